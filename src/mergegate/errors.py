@@ -1,0 +1,119 @@
+"""The few exception types, and the one boundary that maps them to exit codes.
+
+Gate failures are results, never exceptions. Exceptions here mean the run
+could not start (usage, configuration) or that mergegate itself is broken.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import os
+import sys
+import tempfile
+import traceback
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from mergegate.results import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_USAGE
+
+
+class MergegateError(Exception):
+    """Base of the errors mergegate reports without a traceback."""
+
+    exit_code = EXIT_USAGE
+
+
+class UsageError(MergegateError):
+    """Bad command line: unknown gate in --only, missing file, bad flag value."""
+
+
+@dataclass(frozen=True)
+class ConfigIssue:
+    file: str
+    line: int | None
+    col: int | None
+    key: str  # dotted path, e.g. gates.unit-tests.min_passed ("" for the document)
+    message: str
+
+    def __str__(self) -> str:
+        where = self.file
+        if self.line is not None:
+            where += f":{self.line}"
+            if self.col is not None:
+                where += f":{self.col}"
+        return f"{where}: {self.key}: {self.message}" if self.key else f"{where}: {self.message}"
+
+
+class ConfigError(MergegateError):
+    """gates.yaml is invalid; carries every problem found, each located."""
+
+    def __init__(self, issues: Sequence[ConfigIssue]) -> None:
+        self.issues = tuple(issues)
+        super().__init__("\n".join(str(i) for i in self.issues))
+
+
+class GitError(Exception):
+    """A git question could not be answered (unknown ref, not a repository).
+
+    Raised inside gates and turned into an ``error`` result: it blocks.
+    """
+
+
+def crash_log_dir() -> Path:
+    cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(cache) / "mergegate"
+
+
+def write_crash_log(text: str) -> Path:
+    """Write a crash log and return its path; falls back to the temp dir."""
+    stamp = _dt.datetime.now(_dt.UTC).strftime("%Y%m%dT%H%M%S")
+    for directory in (crash_log_dir(), Path(tempfile.gettempdir())):
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+            fd, name = tempfile.mkstemp(prefix=f"crash-{stamp}-", suffix=".log", dir=directory)
+        except OSError:
+            continue
+        with os.fdopen(fd, "w", encoding="utf-8", errors="replace") as fh:
+            fh.write(text)
+        return Path(name)
+    raise OSError("no writable directory for the crash log")
+
+
+def _redact_text(text: str) -> str:
+    from mergegate.redact import Redactor
+
+    return Redactor.from_environ(os.environ).redact(text)
+
+
+@contextlib.contextmanager
+def error_boundary(write: Callable[[str], object] = sys.stderr.write) -> Iterator[list[int]]:
+    """Map what escapes a command to an exit code; the caller reads ``box[0]``.
+
+    Known errors print a short message; Ctrl-C is 130; anything else is a bug:
+    a one-line message, a crash log with the traceback, and exit 3.
+    """
+    box = [0]
+    try:
+        yield box
+    except ConfigError as exc:
+        write(_redact_text(f"mergegate: invalid configuration\n{exc}\n"))
+        box[0] = exc.exit_code
+    except MergegateError as exc:
+        write(_redact_text(f"mergegate: {exc}\n"))
+        box[0] = exc.exit_code
+    except KeyboardInterrupt:
+        write("mergegate: interrupted\n")
+        box[0] = EXIT_INTERRUPTED
+    except Exception as exc:  # noqa: BLE001 - this is the one place that catches everything
+        detail = _redact_text("".join(traceback.format_exception(exc)))
+        try:
+            log = str(write_crash_log(detail))
+        except OSError:
+            log = "(could not be written)"
+        write(
+            _redact_text(f"mergegate: unexpected error: {type(exc).__name__}: {exc}\n")
+            + f"mergegate: this is a bug; the crash log is at {log}\n"
+        )
+        box[0] = EXIT_INTERNAL

@@ -1,0 +1,169 @@
+"""Gate kinds: one module per kind, registered here by name.
+
+A kind module provides two functions:
+
+    def run(ctx: GateContext) -> Outcome
+        Decide the gate. Start processes only through ``ctx.run_process`` /
+        ``ctx.run_spec`` (they honour the gate's deadline, env, cwd and
+        cancellation). Return an Outcome; raise nothing on purpose — an
+        exception becomes an ``error`` result with a crash log.
+
+    def plan(ctx: PlanContext) -> PlanInfo
+        For --dry-run: what the gate would do (``lines``) and what would
+        certainly block it (``problems``). Runs nothing.
+
+Adding a kind is one module here and one line in ``KINDS``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import shutil
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
+
+from mergegate.proc import ProcessManager, ProcResult, display_command, shell_argv
+
+if TYPE_CHECKING:
+    from mergegate.config import GateBase, LoadedConfig
+    from mergegate.git import LazyBase
+    from mergegate.results import Outcome
+
+KINDS: dict[str, str] = {
+    "command": "mergegate.gates.command",
+    "tests": "mergegate.gates.tests",
+    "smoke": "mergegate.gates.smoke",
+    "witness": "mergegate.gates.witness",
+    "semver": "mergegate.gates.semver",
+    "forbid": "mergegate.gates.forbid",
+}
+
+G = TypeVar("G", bound="GateBase", covariant=True)
+
+
+class KindModule(Protocol):
+    def run(self, ctx: GateContext[GateBase]) -> Outcome: ...
+    def plan(self, ctx: PlanContext[GateBase]) -> PlanInfo: ...
+
+
+def kind_module(kind: str) -> ModuleType | None:
+    """The module implementing ``kind``, or None when it is not implemented yet."""
+    try:
+        return importlib.import_module(KINDS[kind])
+    except ModuleNotFoundError as exc:
+        if exc.name == KINDS.get(kind):
+            return None
+        raise
+
+
+@dataclass(frozen=True)
+class PlanInfo:
+    lines: Sequence[str] = ()  # resolved commands, files found, versions read
+    problems: Sequence[str] = ()  # what would certainly block: missing exe, empty glob
+
+
+@dataclass
+class PlanContext(Generic[G]):
+    name: str
+    gate: G
+    loaded: LoadedConfig
+    base: LazyBase
+    env: Mapping[str, str]  # the full environment a child would get
+    cwd: Path
+
+    @property
+    def root(self) -> Path:
+        return self.loaded.root
+
+
+@dataclass
+class GateContext(Generic[G]):
+    """Everything a gate needs to decide, and the only way it starts processes."""
+
+    name: str
+    gate: G
+    loaded: LoadedConfig
+    base: LazyBase
+    env: Mapping[str, str]
+    cwd: Path
+    timeout: float
+    procs: ProcessManager
+    cancel: threading.Event
+    started_wall: float = field(default_factory=time.time)
+    started_mono: float = field(default_factory=time.monotonic)
+
+    @property
+    def root(self) -> Path:
+        return self.loaded.root
+
+    @property
+    def remaining(self) -> float:
+        return max(0.0, self.started_mono + self.timeout - time.monotonic())
+
+    def run_process(
+        self,
+        argv: Sequence[str],
+        *,
+        cwd: Path | None = None,
+        timeout: float | None = None,
+        label: str | None = None,
+        extra_env: Mapping[str, str] | None = None,
+    ) -> ProcResult:
+        """Run argv in its own process group; the deadline is the gate's unless given."""
+        env = {**self.env, **(extra_env or {})}
+        return self.procs.run(
+            argv,
+            cwd=cwd or self.cwd,
+            env=env,
+            timeout=self.remaining if timeout is None else timeout,
+            cancel=self.cancel,
+            label=label,
+        )
+
+    def run_spec(self, run: str | Sequence[str], **kw: object) -> ProcResult:
+        """Run a gates.yaml `run:` value: a string through bash, a list directly."""
+        argv = shell_argv(run) if isinstance(run, str) else list(run)
+        return self.run_process(argv, label=display_command(run), **kw)  # type: ignore[arg-type]
+
+
+def proc_outcome_status(result: ProcResult) -> str:
+    """passed / failed / timeout / error for a finished process, as a Status value."""
+    if result.timed_out:
+        return "timeout"
+    if result.start_error or result.cancelled or result.output_overflow:
+        return "error"
+    return "passed" if result.returncode == 0 else "failed"
+
+
+def missing_executable(run: str | Sequence[str], env: Mapping[str, str], cwd: Path) -> str | None:
+    """For dry-run: the executable a command names that is not on PATH (or None)."""
+    if isinstance(run, str):
+        import shlex
+
+        try:
+            words = shlex.split(run, comments=True)
+        except ValueError:
+            return None
+        if not words or any(c in run for c in "|;&$`()<>\n") or "=" in words[0]:
+            return None  # not a simple command: bash decides
+        exe = words[0]
+        if exe in _BASH_BUILTINS:
+            return None
+    else:
+        exe = run[0]
+    if "/" in exe:
+        path = Path(exe) if os.path.isabs(exe) else cwd / exe
+        return None if os.access(path, os.X_OK) else exe
+    return None if shutil.which(exe, path=env.get("PATH")) else exe
+
+
+_BASH_BUILTINS = frozenset(
+    "cd echo exit export false printf pwd read set shift source test true type ulimit umask "
+    "unset wait [ . : command eval exec".split()
+)

@@ -1,0 +1,30 @@
+"""kind: command — run a command; it passes when it exits 0."""
+
+from __future__ import annotations
+
+from mergegate.config import CommandGate
+from mergegate.gates import GateContext, PlanContext, PlanInfo, missing_executable, proc_outcome_status
+from mergegate.proc import display_command
+from mergegate.results import Outcome, Status
+
+
+def run(ctx: GateContext[CommandGate]) -> Outcome:
+    result = ctx.run_spec(ctx.gate.run)
+    status = Status(proc_outcome_status(result))
+    reason = "exit code 0" if status is Status.PASSED else result.describe_exit()
+    return Outcome(
+        status,
+        reason,
+        details={"exit_code": result.returncode},
+        output_tail=result.output.tail_text(),
+        commands=(result.command,),
+    )
+
+
+def plan(ctx: PlanContext[CommandGate]) -> PlanInfo:
+    command = display_command(ctx.gate.run)
+    missing = missing_executable(ctx.gate.run, ctx.env, ctx.cwd)
+    problems = [f"executable not found on PATH: {missing}"] if missing else []
+    if not ctx.cwd.is_dir():
+        problems.append(f"working directory does not exist: {ctx.cwd}")
+    return PlanInfo(lines=[f"run: {command}"], problems=problems)

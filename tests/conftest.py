@@ -1,0 +1,28 @@
+"""Fixtures: a clean environment for every test, and real git repositories."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import init_repo
+
+_SCRUB_PREFIXES = ("GITHUB_", "MERGEGATE_", "RUNNER_")
+_SCRUB = ("CI", "NO_COLOR", "FORCE_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE", "COLUMNS")
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    for name in list(os.environ):
+        if name in _SCRUB or name.startswith(_SCRUB_PREFIXES):
+            monkeypatch.delenv(name, raising=False)
+    yield
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    """A real git repository on branch main with one commit."""
+    return init_repo(tmp_path / "repo")
