@@ -1,0 +1,125 @@
+"""The argparse parser (importable for tests and docs) and the dispatch table.
+
+Start-up stays lean: this module imports only the standard library; each
+subcommand's module (and pydantic, rich, yaml with it) loads when it runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from mergegate import __version__
+
+# subcommand -> module in mergegate.commands whose main(args) -> int runs it
+COMMANDS: dict[str, str] = {
+    "run": "run",
+    "schema": "schema",
+    "init": "init",
+    "witness": "witness",
+    "merge": "merge",
+}
+
+
+def _csv(value: str) -> list[str]:
+    return [v.strip() for v in value.split(",") if v.strip()]
+
+
+def _positive_int(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {value!r}") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return number
+
+
+def _shard(value: str) -> tuple[int, int]:
+    try:
+        index, total = (int(p) for p in value.split("/"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected INDEX/TOTAL like 2/4, got {value!r}") from None
+    if not 1 <= index <= total:
+        raise argparse.ArgumentTypeError("shard INDEX must be between 1 and TOTAL")
+    return index, total
+
+
+def _add_config(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-c", "--config", default="gates.yaml", metavar="FILE",
+                   help="the gates file (default: gates.yaml)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mergegate",
+        description="Run the before-merge gates declared in gates.yaml and block the merge "
+        "when one fails.",
+        epilog="exit codes: 0 allowed, 1 blocked, 2 usage/config error, 3 internal error, "
+        "130 interrupted",
+    )
+    parser.add_argument("--version", action="version", version=f"mergegate {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    run = sub.add_parser("run", help="run the gates and print the verdict")
+    _add_config(run)
+    run.add_argument("--only", type=_csv, default=[], metavar="A,B", action="extend",
+                     help="run only these gates (and nothing they need)")
+    run.add_argument("--skip", type=_csv, default=[], metavar="C", action="extend",
+                     help="skip these gates")
+    run.add_argument("--jobs", "-j", type=_positive_int, default=None, metavar="N",
+                     help="gates run at once (default: usable CPUs)")
+    run.add_argument("--fail-fast", action="store_true",
+                     help="stop at the first blocking failure")
+    run.add_argument("--base", metavar="REF", help="the ref diff-based gates compare against")
+    run.add_argument("--junit", metavar="PATH", help="JUnit report path (default from gates.yaml)")
+    run.add_argument("--json", metavar="PATH", help="JSON report path (default from gates.yaml)")
+    run.add_argument("--summary", metavar="PATH", help="also write a Markdown summary here")
+    run.add_argument("--shard", type=_shard, default=None, metavar="I/N",
+                     help="run a deterministic share of the gates (for a CI matrix)")
+    run.add_argument("--dry-run", action="store_true",
+                     help="print the plan and a preflight; run nothing")
+
+    schema = sub.add_parser("schema", help="print the JSON Schema of gates.yaml")
+    schema.add_argument("-o", "--output", metavar="FILE", help="write it here instead of stdout")
+
+    init = sub.add_parser("init", help="write a starter gates.yaml for the project here")
+    _add_config(init)
+
+    witness = sub.add_parser("witness", help="sign and verify the witness manifest")
+    wsub = witness.add_subparsers(dest="witness_command", metavar="ACTION", required=True)
+    sign = wsub.add_parser("sign", help="append a manifest entry for the current files")
+    sign.add_argument("--message", "-m", required=True, help='e.g. "merge: #123 — fix"')
+    sign.add_argument("--key", metavar="FILE",
+                      help="Ed25519 private key (PEM); else $MERGEGATE_WITNESS_KEY; else unsigned")
+    _add_config(sign)
+    sign.add_argument("--gate", metavar="NAME", help="the witness gate whose paths to use")
+    verify = wsub.add_parser("verify", help="check the files against the newest entry")
+    verify.add_argument("--public-key", metavar="FILE", help="require a signature by this key")
+    _add_config(verify)
+    verify.add_argument("--gate", metavar="NAME", help="the witness gate whose paths to use")
+    keygen = wsub.add_parser("keygen", help="write witness.key and witness.pub into DIR")
+    keygen.add_argument("dir", metavar="DIR")
+
+    merge = sub.add_parser("merge", help="fold shard JSON reports into one verdict")
+    merge.add_argument("reports", nargs="+", metavar="REPORT")
+    merge.add_argument("--junit", metavar="PATH", default="reports/gates.xml")
+    merge.add_argument("--json", metavar="PATH", default="reports/gates.json")
+    merge.add_argument("--summary", metavar="PATH")
+    return parser
+
+
+def dispatch(argv: Sequence[str]) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)  # exits 2 on usage errors, 0 for --help/--version
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return 2
+    from mergegate.errors import error_boundary
+
+    with error_boundary() as box:
+        module = importlib.import_module(f"mergegate.commands.{COMMANDS[args.command]}")
+        box[0] = int(module.main(args))
+    return box[0]
