@@ -29,6 +29,7 @@ class SkipCause(enum.StrEnum):
     FILTER = "filter"  # if_changed found no matching change: does not block
     SELECTION = "selection"  # --only/--skip/--shard left it out: does not block
     NEEDS = "needs"  # a gate it needs did not pass: blocks
+    STOPPED = "stopped"  # --fail-fast stopped the run; the failure that stopped it blocks
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,199 @@
+"""`mergegate run`: load, select, run (or plan), report, and reduce to an exit code."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING
+
+from mergegate.config import LoadedConfig, load_config
+from mergegate.git import LazyBase
+from mergegate.plan import GatePlan, Selection, default_jobs, dry_run, select
+from mergegate.redact import Redactor
+from mergegate.results import EXIT_BLOCKED, EXIT_OK, RunResult
+
+if TYPE_CHECKING:
+    from mergegate.report.console import ConsoleReporter
+
+
+def main(args: argparse.Namespace) -> int:
+    environ = dict(os.environ)
+    loaded = load_config(Path(args.config))
+    selection = select(loaded, args.only, args.skip, args.shard)
+    base = LazyBase(loaded.root, args.base, loaded.config.base, environ)
+    jobs = args.jobs or default_jobs()
+    if args.dry_run:
+        return _dry_run(loaded, selection, base, environ, jobs, args.config)
+    run, console = _run(loaded, selection, base, environ, jobs, args)
+    return _report(run, console, loaded, args, environ)
+
+
+def make_redactor(loaded: LoadedConfig, environ: Mapping[str, str]) -> Redactor:
+    envs = [environ, loaded.config.defaults.env, *(g.env for g in loaded.gates.values())]
+    return Redactor.from_environ(*envs, extra_names=loaded.config.redact)
+
+
+@contextmanager
+def _signals_to(handler: Callable[[], None]) -> Iterator[None]:
+    """SIGINT/SIGTERM stop the run gracefully instead of raising mid-way."""
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        handler()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+def _run(
+    loaded: LoadedConfig,
+    selection: Selection,
+    base: LazyBase,
+    environ: Mapping[str, str],
+    jobs: int,
+    args: argparse.Namespace,
+) -> tuple[RunResult, ConsoleReporter]:
+    from mergegate.proc import ProcessManager
+    from mergegate.report.console import ConsoleReporter
+    from mergegate.runner import Events, Runner, RunOptions
+
+    github = environ.get("GITHUB_ACTIONS") == "true"
+    console = ConsoleReporter(show_tails=not github)
+    procs = ProcessManager()
+    runner = Runner(
+        loaded, selection, base, environ, procs, make_redactor(loaded, environ),
+        RunOptions(jobs=jobs, fail_fast=args.fail_fast),
+        Events(started=console.started, finished=console.finished),
+    )
+    console.begin(len(selection.selected), jobs, str(args.config))
+    try:
+        with _signals_to(runner.interrupt):
+            run = runner.run()
+    finally:
+        console.end()
+        procs.close()
+    return run, console
+
+
+def report_paths(
+    loaded: LoadedConfig, args: argparse.Namespace, environ: Mapping[str, str]
+) -> dict[str, Path]:
+    """Where each report goes: flags (relative to cwd) beat gates.yaml (relative to its dir)."""
+    paths: dict[str, Path] = {}
+    reports = loaded.config.reports
+    for key, flag, configured in (("junit", args.junit, reports.junit),
+                                  ("json", args.json, reports.json_)):
+        if flag:
+            paths[key] = Path(flag)
+        elif configured:
+            paths[key] = loaded.root / configured
+    if getattr(args, "summary", None):
+        paths["summary"] = Path(args.summary)
+    return paths
+
+
+def write_reports(run: RunResult, paths: Mapping[str, Path], environ: Mapping[str, str]) -> list[str]:
+    """Write every report; returns the paths written. OSError propagates to the caller."""
+    from mergegate.report import json_report, junit
+    from mergegate.report.write import write_atomic
+
+    written = []
+    renderers: dict[str, Callable[[RunResult], str]] = {
+        "junit": junit.render, "json": json_report.render,
+    }
+    if "summary" in paths or environ.get("GITHUB_STEP_SUMMARY"):
+        from mergegate.report import markdown
+
+        renderers["summary"] = markdown.render
+    for key, path in paths.items():
+        write_atomic(path, renderers[key](run))
+        written.append(str(path))
+    step_summary = environ.get("GITHUB_STEP_SUMMARY")
+    if step_summary:
+        with open(step_summary, "a", encoding="utf-8") as fh:  # GitHub appends per step
+            fh.write(renderers["summary"](run))
+    return written
+
+
+def _report(
+    run: RunResult,
+    console: ConsoleReporter,
+    loaded: LoadedConfig,
+    args: argparse.Namespace,
+    environ: Mapping[str, str],
+) -> int:
+    code = run.exit_code
+    try:
+        written = write_reports(run, report_paths(loaded, args, environ), environ)
+    except OSError as exc:
+        written = []
+        sys.stderr.write(f"mergegate: cannot write a report: {exc}; the merge is blocked\n")
+        code = code or EXIT_BLOCKED
+    console.summary(run, written)
+    if environ.get("GITHUB_ACTIONS") == "true":
+        from mergegate.report import github
+
+        sys.stdout.write(github.render(run))
+        sys.stdout.flush()
+    return code
+
+
+def _waves(plans: list[GatePlan]) -> list[list[str]]:
+    """Gates grouped by how many `needs` hops precede them (what can start together)."""
+    selected = {p.name: p for p in plans if p.selected}
+    level: dict[str, int] = {}
+
+    def depth(name: str) -> int:
+        if name not in level:
+            needs = [n for n in selected[name].needs if n in selected]
+            level[name] = 1 + max((depth(n) for n in needs), default=-1)
+        return level[name]
+
+    waves: dict[int, list[str]] = {}
+    for name in selected:
+        waves.setdefault(depth(name), []).append(name)
+    return [waves[i] for i in sorted(waves)]
+
+
+def _dry_run(
+    loaded: LoadedConfig,
+    selection: Selection,
+    base: LazyBase,
+    environ: Mapping[str, str],
+    jobs: int,
+    config_name: str,
+) -> int:
+    from mergegate.errors import GitError
+    from mergegate.report.console import make_console, print_plan
+
+    plans = dry_run(loaded, selection, base, environ)
+    try:
+        resolved = base.get()
+        base_line = f"base: {resolved.ref} → {resolved.sha[:12]} (from {resolved.source})"
+    except GitError as exc:
+        base_line = f"base: unresolved — {exc}"
+    order = " → ".join(", ".join(w) for w in _waves(plans))
+    header = [
+        f"mergegate dry run: {config_name}, {len(selection.selected)} of {len(plans)} gate(s) "
+        f"selected, {jobs} at a time; nothing is run",
+        base_line,
+        f"order: {order}",
+    ]
+    console = make_console()
+    print_plan(console, plans, header)
+    problems = sum(len(p.problems) for p in plans if p.selected)
+    console.print()
+    if problems:
+        console.print(f"preflight: {problems} problem(s) would block this run", style="bold red")
+        return EXIT_BLOCKED
+    console.print("preflight: runnable", style="bold green")
+    return EXIT_OK

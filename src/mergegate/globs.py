@@ -1,0 +1,62 @@
+"""Glob patterns over POSIX paths relative to the project root.
+
+The semantics of GitHub Actions path filters and .gitignore: `*` and `?` stay
+within one path segment, `**` crosses segments (`dist/**` is everything under
+dist, `**/*.py` every Python file at any depth, `**/x` also matches `x`),
+`[abc]` is a character class. Patterns are anchored at the root.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Iterable, Sequence
+
+
+@functools.lru_cache(maxsize=512)
+def compile_glob(pattern: str) -> re.Pattern[str]:
+    out: list[str] = []
+    i, n = 0, len(pattern)
+    while i < n:
+        c = pattern[i]
+        if pattern.startswith("**/", i):
+            out.append("(?:[^/]*/)*")
+            i += 3
+        elif pattern.startswith("**", i):
+            out.append(".*")
+            i += 2
+        elif c == "*":
+            out.append("[^/]*")
+            i += 1
+        elif c == "?":
+            out.append("[^/]")
+            i += 1
+        elif c == "[":
+            end = pattern.find("]", i + 2)
+            if end == -1:
+                out.append(re.escape(c))
+                i += 1
+            else:
+                body = pattern[i + 1 : end]
+                negate = body.startswith("!")
+                body = body[1:] if negate else body
+                out.append(f"[{'^' if negate else ''}{body.replace(chr(92), chr(92) * 2)}]")
+                i = end + 1
+        else:
+            out.append(re.escape(c))
+            i += 1
+    return re.compile("".join(out) + r"\Z")
+
+
+def match(pattern: str, path: str) -> bool:
+    return compile_glob(pattern.removeprefix("./")).match(path) is not None
+
+
+def match_any(patterns: Sequence[str], path: str) -> bool:
+    return any(match(p, path) for p in patterns)
+
+
+def filter_paths(
+    paths: Iterable[str], include: Sequence[str], exclude: Sequence[str] = ()
+) -> list[str]:
+    return [p for p in paths if match_any(include, p) and not match_any(exclude, p)]

@@ -1,0 +1,174 @@
+"""What will run: selection (--only/--skip/--shard), the needs graph, and the dry-run plan."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from mergegate.config import GateBase, LoadedConfig
+from mergegate.errors import UsageError
+from mergegate.git import LazyBase
+
+
+@dataclass(frozen=True)
+class Selection:
+    order: tuple[str, ...]  # every gate, config order
+    selected: frozenset[str]
+    why_not: Mapping[str, str] = field(default_factory=dict)  # unselected gate -> reason
+
+
+def _check_names(names: Iterable[str], known: Sequence[str], flag: str) -> None:
+    import difflib
+
+    for name in names:
+        if name not in known:
+            close = difflib.get_close_matches(name, known, n=1)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            raise UsageError(f"{flag}: unknown gate {name!r}{hint}; gates are {', '.join(known)}")
+
+
+def needs_closure(gates: Mapping[str, GateBase], names: Iterable[str]) -> set[str]:
+    """The named gates and, transitively, every gate they need."""
+    todo, seen = list(names), set[str]()
+    while todo:
+        name = todo.pop()
+        if name not in seen:
+            seen.add(name)
+            todo.extend(gates[name].needs)
+    return seen
+
+
+def _components(gates: Mapping[str, GateBase]) -> list[list[str]]:
+    """Groups of gates linked by `needs` (a shard never splits a group)."""
+    parent = {n: n for n in gates}
+
+    def find(n: str) -> str:
+        while parent[n] != n:
+            parent[n] = parent[parent[n]]
+            n = parent[n]
+        return n
+
+    for name, gate in gates.items():
+        for need in gate.needs:
+            parent[find(name)] = find(need)
+    groups: dict[str, list[str]] = {}
+    for name in gates:
+        groups.setdefault(find(name), []).append(name)
+    return sorted(groups.values(), key=lambda g: min(g))
+
+
+def shard_of(group: Sequence[str], total: int) -> int:
+    digest = hashlib.sha256(min(group).encode()).digest()
+    return int.from_bytes(digest[:8], "big") % total + 1
+
+
+def select(
+    loaded: LoadedConfig,
+    only: Sequence[str] = (),
+    skip: Sequence[str] = (),
+    shard: tuple[int, int] | None = None,
+) -> Selection:
+    gates = loaded.gates
+    order = tuple(gates)
+    _check_names(only, order, "--only")
+    _check_names(skip, order, "--skip")
+    why_not: dict[str, str] = {}
+    selected = set(order)
+    if only:
+        selected = needs_closure(gates, only)
+        why_not.update({n: "not selected by --only" for n in order if n not in selected})
+    for name in skip:
+        if name in selected:
+            selected.discard(name)
+            why_not[name] = "skipped by --skip"
+    if shard:
+        index, total = shard
+        for group in _components(gates):
+            if shard_of(group, total) != index:
+                for name in group:
+                    if name in selected:
+                        selected.discard(name)
+                        why_not[name] = f"runs in another shard (this is {index}/{total})"
+    return Selection(order, frozenset(selected), why_not)
+
+
+def child_env(loaded: LoadedConfig, gate: GateBase, environ: Mapping[str, str]) -> dict[str, str]:
+    return {**environ, **loaded.env_of(gate)}
+
+
+# -- dry run ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GatePlan:
+    name: str
+    kind: str
+    needs: tuple[str, ...]
+    selected: bool
+    why_not: str
+    lines: tuple[str, ...]
+    problems: tuple[str, ...]
+
+
+def dry_run(
+    loaded: LoadedConfig, selection: Selection, base: LazyBase, environ: Mapping[str, str]
+) -> list[GatePlan]:
+    from mergegate.gates import PlanContext, kind_module
+
+    plans = []
+    for name in selection.order:
+        gate = loaded.gates[name]
+        kind = str(getattr(gate, "kind", "command"))
+        lines: list[str] = []
+        problems: list[str] = []
+        if name in selection.selected:
+            lines.append(f"timeout: {_fmt_seconds(loaded.timeout_of(gate))}")
+            if gate.if_changed:
+                lines.append(_if_changed_line(gate, base))
+            module = kind_module(kind)
+            if module is None:
+                problems.append(f"kind {kind!r} is not implemented in this version of mergegate")
+            else:
+                cwd = loaded.cwd_of(gate)
+                ctx = PlanContext(name, gate, loaded, base, child_env(loaded, gate, environ), cwd)
+                try:
+                    info = module.plan(ctx)
+                except Exception as exc:  # noqa: BLE001 - a broken plan is a problem, not a crash
+                    problems.append(f"could not plan this gate: {type(exc).__name__}: {exc}")
+                else:
+                    lines.extend(info.lines)
+                    problems.extend(info.problems)
+        plans.append(GatePlan(name, kind, tuple(gate.needs), name in selection.selected,
+                              selection.why_not.get(name, ""), tuple(lines), tuple(problems)))
+    return plans
+
+
+def _if_changed_line(gate: GateBase, base: LazyBase) -> str:
+    from mergegate import globs
+    from mergegate.errors import GitError
+
+    patterns = ", ".join(gate.if_changed)
+    try:
+        resolved = base.get()
+        changed = globs.filter_paths(base.changed_files(), gate.if_changed)
+    except GitError as exc:
+        return f"if_changed: {patterns} — base unknown ({exc}); the gate would be an error"
+    verdict = f"{len(changed)} matching change(s): runs" if changed else "no matching change: skipped"
+    return f"if_changed: {patterns} — since {resolved.ref} ({resolved.sha[:12]}): {verdict}"
+
+
+def _fmt_seconds(seconds: float) -> str:
+    total = int(seconds)
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    parts = [f"{hours}h" if hours else "", f"{minutes}m" if minutes else "", f"{secs}s" if secs else ""]
+    return "".join(parts) or f"{seconds:g}s"
+
+
+def default_jobs() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1

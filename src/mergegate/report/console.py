@@ -1,0 +1,214 @@
+"""The console: a live line per gate while running, then the table, tails and the verdict.
+
+Colour and TTY policy live here only. rich honours NO_COLOR, FORCE_COLOR,
+TTY_COMPATIBLE and TTY_INTERACTIVE; on an interactive terminal a live display
+shows the running gates with elapsed time, in logs plain start/finish lines.
+Nothing a gate printed is ever read as rich markup.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+import time
+from typing import IO, TYPE_CHECKING
+
+from mergegate.report.text import one_line, xml_safe
+from mergegate.results import GateResult, RunResult, Status
+
+if TYPE_CHECKING:
+    from rich.console import Console, RenderableType
+    from rich.live import Live
+
+    from mergegate.plan import GatePlan
+
+STYLE = {
+    Status.PASSED: ("✔", "green"),
+    Status.FAILED: ("✘", "red"),
+    Status.ERROR: ("!", "red"),
+    Status.TIMEOUT: ("⏱", "red"),
+    Status.SKIPPED: ("–", "dim"),
+}
+TAIL_LINES = 30
+
+
+def make_console(file: IO[str] | None = None) -> Console:
+    from rich.console import Console
+
+    stream = file or sys.stdout
+    width = None
+    columns = os.environ.get("COLUMNS", "")
+    if columns.isdigit():
+        width = int(columns)
+    elif not (hasattr(stream, "isatty") and stream.isatty()):
+        width = 120  # logs: wide enough for the table, narrow enough to read
+    return Console(file=stream, width=width, highlight=False, emoji=False, soft_wrap=False)
+
+
+def _fmt_time(seconds: float) -> str:
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    minutes, secs = divmod(int(seconds), 60)
+    return f"{minutes}m{secs:02d}s"
+
+
+def _status_text(result: GateResult) -> tuple[str, str]:
+    symbol, style = STYLE[result.status]
+    label = result.status.value
+    if result.status is not Status.PASSED and not result.blocks and result.status is not Status.SKIPPED:
+        style, label = "yellow", f"{label} (non-blocking)"
+    elif result.status is Status.SKIPPED and result.blocks:
+        style = "red"
+    return f"{symbol} {label}", style
+
+
+def clean_output(text: str) -> str:
+    """A gate's output, safe to print on a terminal: no escapes, no control bytes."""
+    return xml_safe(text).replace("\ufffd", "?")
+
+
+class ConsoleReporter:
+    """Receives runner events and prints; owns the live display while gates run."""
+
+    def __init__(self, console: Console | None = None, *, show_tails: bool = True) -> None:
+        self.console = console or make_console()
+        self.show_tails = show_tails
+        self.live_mode = self.console.is_terminal and self.console.is_interactive
+        self._running: dict[str, tuple[str, float]] = {}
+        self._lock = threading.Lock()
+        self._live: Live | None = None
+
+    # -- while running ------------------------------------------------------------
+
+    def begin(self, total: int, jobs: int, config: str) -> None:
+        from rich.text import Text
+
+        self.console.print(Text(f"mergegate: {total} gate(s) from {config}, {jobs} at a time",
+                                style="bold"))
+        if self.live_mode:
+            from rich.live import Live
+
+            self._live = Live(self._render_running(), console=self.console,
+                              refresh_per_second=8, transient=True, get_renderable=self._render_running)
+            self._live.start()
+
+    def started(self, name: str, kind: str) -> None:
+        with self._lock:
+            self._running[name] = (kind, time.monotonic())
+        if not self.live_mode:
+            from rich.text import Text
+
+            self.console.print(Text.assemble(("→ ", "cyan"), (name, "bold"), f" ({kind}) started"))
+
+    def finished(self, result: GateResult) -> None:
+        from rich.text import Text
+
+        with self._lock:
+            self._running.pop(result.name, None)
+        label, style = _status_text(result)
+        symbol, _, word = label.partition(" ")
+        line = Text.assemble((symbol, style), " ", (result.name, "bold"), " ", (word, style))
+        if result.started is not None:
+            line.append(f" in {_fmt_time(result.duration)}", style="dim")
+        if result.reason and result.status is not Status.PASSED:
+            line.append(f" — {one_line(clean_output(result.reason), 120)}")
+        self.console.print(line)
+
+    def end(self) -> None:
+        if self._live is not None:
+            self._live.stop()
+            self._live = None
+
+    def _render_running(self) -> RenderableType:
+        from rich.spinner import Spinner
+        from rich.table import Table
+
+        table = Table.grid(padding=(0, 1))
+        now = time.monotonic()
+        with self._lock:
+            items = list(self._running.items())
+        for name, (kind, since) in items:
+            table.add_row(Spinner("dots", style="cyan"), name, f"({kind})",
+                          _fmt_time(now - since))
+        return table
+
+    # -- after ----------------------------------------------------------------------
+
+    def summary(self, run: RunResult, reports: list[str]) -> None:
+        from rich.table import Table
+        from rich.text import Text
+
+        table = Table(title=None, show_edge=False, header_style="bold", expand=False)
+        for column in ("gate", "kind", "status", "time", "reason"):
+            table.add_column(column, overflow="fold" if column == "reason" else "ellipsis",
+                             no_wrap=column != "reason")
+        for result in run.gates:
+            label, style = _status_text(result)
+            table.add_row(result.name, result.kind, Text(label, style=style),
+                          _fmt_time(result.duration) if result.started else "—",
+                          Text(one_line(clean_output(result.reason), 200)))
+        self.console.print()
+        self.console.print(table)
+        for warning in run.warnings:
+            self.console.print(Text(f"warning: {warning}", style="yellow"))
+        for result in run.gates:
+            if result.status is not Status.PASSED and not (
+                result.status is Status.SKIPPED and not result.blocks
+            ):
+                self._failure_block(result)
+        self._verdict(run, reports)
+
+    def _failure_block(self, result: GateResult) -> None:
+        from rich.rule import Rule
+        from rich.text import Text
+
+        self.console.print()
+        label, style = _status_text(result)
+        self.console.print(Rule(Text.assemble((result.name, "bold"), " ", (label, style)),
+                                align="left", style=style))
+        self.console.print(Text(clean_output(result.reason)))
+        if self.show_tails and result.output_tail.strip():
+            lines = clean_output(result.output_tail).rstrip("\n").splitlines()
+            if len(lines) > TAIL_LINES:
+                lines = [f"[… {len(lines) - TAIL_LINES} more lines above …]", *lines[-TAIL_LINES:]]
+            self.console.print(Text("\n".join("  " + ln for ln in lines), style="dim"))
+        self.console.print(Text.assemble("reproduce: ", (result.reproduce, "bold cyan")))
+
+    def _verdict(self, run: RunResult, reports: list[str]) -> None:
+        from rich.text import Text
+
+        counts: dict[str, int] = {}
+        for result in run.gates:
+            counts[result.status.value] = counts.get(result.status.value, 0) + 1
+        tally = ", ".join(f"{n} {s}" for s, n in counts.items())
+        self.console.print()
+        if run.interrupted:
+            self.console.print(Text(f"✘ interrupted — merge blocked ({tally})", style="bold red"))
+        elif run.blocked:
+            blockers = ", ".join(g.name for g in run.gates if g.blocks)
+            self.console.print(Text(f"✘ merge blocked by {blockers} ({tally})", style="bold red"))
+        else:
+            self.console.print(Text(f"✔ merge allowed ({tally})", style="bold green"))
+        if reports:
+            self.console.print(Text(f"reports: {', '.join(reports)}", style="dim"))
+
+
+def print_plan(console: Console, plans: list[GatePlan], header: list[str]) -> None:
+    """The --dry-run plan and preflight."""
+    from rich.text import Text
+
+    for line in header:
+        console.print(Text(line))
+    for plan in plans:
+        console.print()
+        title = Text.assemble((plan.name, "bold"), f" ({plan.kind})")
+        if plan.needs:
+            title.append(f" needs {', '.join(plan.needs)}")
+        if not plan.selected:
+            title.append(f" — {plan.why_not}", style="dim")
+        console.print(title)
+        for line in plan.lines:
+            console.print(Text("  " + clean_output(line)))
+        for problem in plan.problems:
+            console.print(Text("  ✘ " + clean_output(problem), style="red"))

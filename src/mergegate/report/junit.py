@@ -1,0 +1,72 @@
+"""The JUnit report of the gate run (DESIGN §6), built with junit-xml behind this one module.
+
+Every string is cleaned first (ANSI escapes, control characters, lone
+surrogates, U+FFFE/U+FFFF), output tails are bounded, and `time` is always
+present. Mapping: failed -> failure; error/timeout -> error; a skip that blocks
+(a failed need) -> error; other skips and non-blocking problems -> skipped.
+Invariant: failures + errors > 0 exactly when the run does not allow the merge.
+"""
+
+from __future__ import annotations
+
+from xml.etree import ElementTree as ET
+
+from mergegate.report.text import xml_safe
+from mergegate.results import GateResult, RunResult, Status
+
+MAX_OUTPUT = 16 * 1024
+
+
+def _case(result: GateResult) -> object:
+    from junit_xml import TestCase
+
+    reason = xml_safe(result.reason) or result.status.value
+    output = xml_safe(result.output_tail[-MAX_OUTPUT:])
+    body = "\n".join(filter(None, [reason, _details_text(result), output]))
+    case = TestCase(
+        name=xml_safe(result.name),
+        classname=f"gates.{xml_safe(result.kind)}",
+        elapsed_sec=result.duration,
+        stdout=output or None,
+    )
+    if not result.blocks and result.status is not Status.PASSED:
+        prefix = "" if result.status is Status.SKIPPED else f"non-blocking {result.status.value}: "
+        case.add_skipped_info(message=prefix + reason, output=body)
+    elif result.status is Status.FAILED:
+        case.add_failure_info(message=reason, output=body, failure_type="failed")
+    elif result.blocks:
+        case.add_error_info(message=reason, output=body, error_type=result.status.value)
+    return case
+
+
+def _details_text(result: GateResult) -> str:
+    failures = result.details.get("failures")
+    if not isinstance(failures, list):
+        return ""
+    lines = []
+    for item in failures[:50]:
+        if isinstance(item, dict):
+            lines.append(f"- {item.get('test') or item.get('script') or ''}: "
+                         f"{item.get('message', '')}".rstrip(": "))
+    return xml_safe("\n".join(lines))
+
+
+def render(run: RunResult) -> str:
+    from junit_xml import TestSuite
+
+    suite = TestSuite("mergegate", [_case(g) for g in run.gates], timestamp=None)
+    element = suite.build_xml_doc()
+    for case in element.iter("testcase"):
+        case.set("time", case.get("time") or "0.000000")
+    element.set("time", f"{run.duration:.6f}")
+    root = ET.Element("testsuites", {
+        "name": "mergegate",
+        "tests": element.get("tests", "0"),
+        "failures": element.get("failures", "0"),
+        "errors": element.get("errors", "0"),
+        "skipped": element.get("skipped", "0"),
+        "time": f"{run.duration:.6f}",
+    })
+    root.append(element)
+    ET.indent(root)
+    return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"

@@ -1,0 +1,321 @@
+"""Scheduling: gates in parallel up to --jobs, in needs order, with fail-fast and interrupt.
+
+The main thread schedules; each gate runs in a daemon thread that reports back
+through a queue. Results come out in config order whatever finished first.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+import traceback
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+
+from mergegate import __version__, globs
+from mergegate.config import GateBase, LoadedConfig
+from mergegate.errors import GitError, write_crash_log
+from mergegate.git import LazyBase, head_commit
+from mergegate.plan import Selection, child_env
+from mergegate.proc import ProcessManager
+from mergegate.redact import Redactor
+from mergegate.results import GateResult, Outcome, RunResult, SkipCause, Status
+
+
+@dataclass
+class Events:
+    """Callbacks for a live display; called on the main thread."""
+
+    started: Callable[[str, str], None] = lambda name, kind: None
+    finished: Callable[[GateResult], None] = lambda result: None
+
+
+@dataclass
+class RunOptions:
+    jobs: int = 1
+    fail_fast: bool = False
+
+
+def kind_of(gate: GateBase) -> str:
+    return str(getattr(gate, "kind", "command"))
+
+
+def redact_result(result: GateResult, redactor: Redactor) -> GateResult:
+    """The one place where what a gate produced passes the secret filter."""
+    r = redactor.redact
+    details = redactor.redact_json(dict(result.details))
+    return replace(
+        result,
+        reason=r(result.reason),
+        details=details if isinstance(details, dict) else {},
+        output_tail=r(result.output_tail),
+        commands=tuple(r(c) for c in result.commands),
+        annotations=tuple(
+            replace(a, message=r(a.message), path=r(a.path) if a.path else a.path)
+            for a in result.annotations
+        ),
+        description=r(result.description),
+    )
+
+
+@dataclass
+class _Running:
+    thread: threading.Thread
+    cancel: threading.Event
+    started: float
+
+
+@dataclass
+class Runner:
+    loaded: LoadedConfig
+    selection: Selection
+    base: LazyBase
+    environ: Mapping[str, str]
+    procs: ProcessManager
+    redactor: Redactor
+    options: RunOptions = field(default_factory=RunOptions)
+    events: Events = field(default_factory=Events)
+
+    def __post_init__(self) -> None:
+        self._done: queue.Queue[tuple[str, GateResult]] = queue.Queue()
+        self._interrupted = threading.Event()
+        self._stopped_by: str | None = None
+
+    def interrupt(self) -> None:
+        """Called from a signal handler: stop everything, keep what finished."""
+        self._interrupted.set()
+
+    # -- scheduling -------------------------------------------------------------
+
+    def run(self) -> RunResult:
+        started_wall, started = time.time(), time.monotonic()
+        gates = self.loaded.gates
+        results: dict[str, GateResult] = {
+            name: self._unselected(name) for name in self.selection.order
+            if name not in self.selection.selected
+        }
+        pending = [n for n in self.selection.order if n in self.selection.selected]
+        running: dict[str, _Running] = {}
+        while (pending or running) and not self._interrupted.is_set():
+            self._start_ready(pending, running, results, gates)
+            if not running:
+                if pending:  # nothing runs and nothing can start: the needs graph is broken
+                    raise RuntimeError(f"scheduler stalled with {pending} pending")
+                continue
+            try:
+                name, result = self._done.get(timeout=0.1)
+            except queue.Empty:
+                continue
+            self._finish(name, result, running, results)
+        if self._interrupted.is_set():
+            self._stop_everything(pending, running, results)
+        base = self.base.peek()
+        return RunResult(
+            gates=tuple(results[n] for n in self.selection.order),
+            started=started_wall,
+            duration=time.monotonic() - started,
+            version=__version__,
+            base=base.ref if base else self.base.requested,
+            base_sha=base.sha if base else None,
+            commit=head_commit(self.loaded.root),
+            interrupted=self._interrupted.is_set(),
+            warnings=tuple(self.redactor.warnings()),
+        )
+
+    def _start_ready(
+        self,
+        pending: list[str],
+        running: dict[str, _Running],
+        results: dict[str, GateResult],
+        gates: Mapping[str, GateBase],
+    ) -> None:
+        for name in list(pending):
+            needs = gates[name].needs
+            if any(n not in results for n in needs):
+                continue  # a need is still pending or running
+            failed = [n for n in needs if not _satisfies(results[n])]
+            if failed or self._stopped_by:
+                pending.remove(name)
+                self._record(name, self._not_run(name, failed), results)
+                continue
+            if len(running) >= self.options.jobs:
+                return
+            pending.remove(name)
+            running[name] = self._launch(name, gates[name])
+
+    def _launch(self, name: str, gate: GateBase) -> _Running:
+        cancel = threading.Event()
+        thread = threading.Thread(
+            target=self._execute, args=(name, gate, cancel), name=f"gate-{name}", daemon=True
+        )
+        self.events.started(name, kind_of(gate))
+        entry = _Running(thread, cancel, time.time())
+        thread.start()
+        return entry
+
+    def _finish(
+        self,
+        name: str,
+        result: GateResult,
+        running: dict[str, _Running],
+        results: dict[str, GateResult],
+    ) -> None:
+        entry = running.pop(name)
+        if entry.cancel.is_set() and self._stopped_by and result.status is not Status.PASSED:
+            result = replace(result, status=Status.SKIPPED, skip_cause=SkipCause.STOPPED,
+                             reason=f"stopped by --fail-fast after {self._stopped_by} failed")
+        self._record(name, result, results)
+        if self.options.fail_fast and result.blocks and not self._stopped_by:
+            self._stopped_by = name
+            for other in running.values():
+                other.cancel.set()
+
+    def _record(self, name: str, result: GateResult, results: dict[str, GateResult]) -> None:
+        results[name] = result
+        self.events.finished(result)
+
+    def _stop_everything(
+        self, pending: list[str], running: dict[str, _Running], results: dict[str, GateResult]
+    ) -> None:
+        for entry in running.values():
+            entry.cancel.set()
+        self.procs.stop_all()
+        deadline = time.monotonic() + self.procs.grace + 2.0
+        while running and time.monotonic() < deadline:
+            try:
+                name, result = self._done.get(timeout=0.1)
+            except queue.Empty:
+                continue
+            entry = running.pop(name)
+            if result.status is not Status.PASSED:
+                result = replace(result, status=Status.ERROR,
+                                 reason=f"interrupted while running ({result.reason})")
+            results[name] = result
+        for name, entry in running.items():
+            results[name] = self._base_result(name, Status.ERROR, "interrupted while running",
+                                              started=entry.started,
+                                              duration=time.time() - entry.started)
+        for name in pending:
+            results[name] = self._base_result(name, Status.ERROR, "interrupted before it started")
+
+    # -- one gate (in its thread) ------------------------------------------------
+
+    def _execute(self, name: str, gate: GateBase, cancel: threading.Event) -> None:
+        started_wall, started = time.time(), time.monotonic()
+        try:
+            outcome = self._decide(name, gate, cancel, started_wall, started)
+        except Exception as exc:  # noqa: BLE001 - a crashing gate is an error result, not a crash
+            outcome = _crash_outcome(kind_of(gate), exc, self.redactor)
+        skip_cause = SkipCause.FILTER if outcome.status is Status.SKIPPED else None
+        result = GateResult(
+            name=name,
+            kind=kind_of(gate),
+            status=outcome.status,
+            blocking=gate.blocking,
+            duration=time.monotonic() - started,
+            reason=outcome.reason,
+            details=outcome.details,
+            output_tail=outcome.output_tail,
+            commands=outcome.commands,
+            annotations=outcome.annotations,
+            skip_cause=skip_cause,
+            started=started_wall,
+            description=gate.description,
+        )
+        self._done.put((name, redact_result(result, self.redactor)))
+
+    def _decide(
+        self, name: str, gate: GateBase, cancel: threading.Event, wall: float, mono: float
+    ) -> Outcome:
+        from mergegate.gates import GateContext, kind_module
+
+        if gate.if_changed:
+            skip = self._if_changed_skip(gate)
+            if skip is not None:
+                return skip
+        module = kind_module(kind_of(gate))
+        if module is None:
+            return Outcome.error(
+                f"kind {kind_of(gate)!r} is not implemented in this version of mergegate"
+            )
+        ctx = GateContext(
+            name=name,
+            gate=gate,
+            loaded=self.loaded,
+            base=self.base,
+            env=child_env(self.loaded, gate, self.environ),
+            cwd=self.loaded.cwd_of(gate),
+            timeout=self.loaded.timeout_of(gate),
+            procs=self.procs,
+            cancel=cancel,
+            started_wall=wall,
+            started_mono=mono,
+        )
+        outcome: Outcome = module.run(ctx)
+        return outcome
+
+    def _if_changed_skip(self, gate: GateBase) -> Outcome | None:
+        try:
+            base = self.base.get()
+            changed = self.base.changed_files()
+        except GitError as exc:
+            return Outcome.error(f"if_changed needs the base to tell what changed: {exc}")
+        if globs.filter_paths(changed, gate.if_changed):
+            return None
+        return Outcome(
+            Status.SKIPPED,
+            f"no change matches if_changed ({', '.join(gate.if_changed)}) "
+            f"since {base.ref} ({base.sha[:12]})",
+        )
+
+    # -- results for gates that never ran ---------------------------------------
+
+    def _base_result(
+        self,
+        name: str,
+        status: Status,
+        reason: str,
+        cause: SkipCause | None = None,
+        started: float | None = None,
+        duration: float = 0.0,
+    ) -> GateResult:
+        gate = self.loaded.gates[name]
+        return GateResult(name, kind_of(gate), status, gate.blocking, duration, reason,
+                          skip_cause=cause, started=started, description=gate.description)
+
+    def _unselected(self, name: str) -> GateResult:
+        why = self.selection.why_not.get(name, "not selected")
+        return self._base_result(name, Status.SKIPPED, why, SkipCause.SELECTION)
+
+    def _not_run(self, name: str, failed_needs: list[str]) -> GateResult:
+        if failed_needs:
+            return self._base_result(
+                name, Status.SKIPPED,
+                f"needs {', '.join(failed_needs)}, which did not pass", SkipCause.NEEDS,
+            )
+        return self._base_result(
+            name, Status.SKIPPED, f"not started: --fail-fast stopped after {self._stopped_by} failed",
+            SkipCause.STOPPED,
+        )
+
+
+def _satisfies(result: GateResult) -> bool:
+    """A need is met when it passed, or was skipped by a filter or the selection."""
+    if result.status is Status.PASSED:
+        return True
+    return result.status is Status.SKIPPED and result.skip_cause in (
+        SkipCause.FILTER, SkipCause.SELECTION
+    )
+
+
+def _crash_outcome(kind: str, exc: BaseException, redactor: Redactor) -> Outcome:
+    text = redactor.redact("".join(traceback.format_exception(exc)))
+    try:
+        where = f"; crash log: {write_crash_log(text)}"
+    except OSError:
+        where = ""
+    return Outcome.error(
+        f"internal error in the {kind} gate: {type(exc).__name__}: {exc}{where}",
+        details={"traceback": text[-4000:]},
+    )
