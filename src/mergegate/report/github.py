@@ -146,7 +146,7 @@ def capped(found: Iterable[Notice], limit: int = MAX_PER_LEVEL) -> list[Notice]:
     return shown
 
 
-def annotations(run: RunResult, path_prefix: str = "") -> str:
+def annotation_lines(run: RunResult, path_prefix: str = "") -> str:
     lines = [n.line_text() for n in capped(notices(run, path_prefix))]
     return "".join(f"{line}\n" for line in lines)
 
@@ -155,10 +155,15 @@ def annotations(run: RunResult, path_prefix: str = "") -> str:
 
 
 def new_token(text: str = "") -> str:
-    """A random stop-commands token that does not occur in ``text``."""
+    """A random stop-commands token that does not occur in ``text``.
+
+    The runner matches the resume token case-insensitively, and anywhere in a
+    line in its legacy ``##[token]`` form, so the check ignores case.
+    """
+    folded = text.lower()
     while True:
         token = secrets.token_hex(16)
-        if token not in text:
+        if token not in folded:
             return token
 
 
@@ -173,7 +178,7 @@ def inert(text: str) -> str:
 def _duration(seconds: float) -> str:
     if seconds < 60:
         return f"{seconds:.1f}s"
-    minutes, secs = divmod(int(round(seconds)), 60)
+    minutes, secs = divmod(round(seconds), 60)
     return f"{minutes}m{secs:02d}s"
 
 
@@ -210,4 +215,4 @@ def render(run: RunResult, path_prefix: str = "") -> str:
     the repository root (GitHub resolves ``file=`` from the workspace).
     """
     blocks = "".join(gate_block(g) for g in run.gates if _has_block(g))
-    return blocks + annotations(run, path_prefix)
+    return blocks + annotation_lines(run, path_prefix)
