@@ -48,8 +48,13 @@ def _shard(value: str) -> tuple[int, int]:
 
 
 def _add_config(p: argparse.ArgumentParser) -> None:
-    p.add_argument("-c", "--config", default="gates.yaml", metavar="FILE",
-                   help="the gates file (default: gates.yaml)")
+    p.add_argument(
+        "-c",
+        "--config",
+        default="gates.yaml",
+        metavar="FILE",
+        help="the gates file (default: gates.yaml)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -65,22 +70,40 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="run the gates and print the verdict")
     _add_config(run)
-    run.add_argument("--only", type=_csv, default=[], metavar="A,B", action="extend",
-                     help="run only these gates (and nothing they need)")
-    run.add_argument("--skip", type=_csv, default=[], metavar="C", action="extend",
-                     help="skip these gates")
-    run.add_argument("--jobs", "-j", type=_positive_int, default=None, metavar="N",
-                     help="gates run at once (default: usable CPUs)")
-    run.add_argument("--fail-fast", action="store_true",
-                     help="stop at the first blocking failure")
+    run.add_argument(
+        "--only",
+        type=_csv,
+        default=[],
+        metavar="A,B",
+        action="extend",
+        help="run only these gates (and nothing they need)",
+    )
+    run.add_argument(
+        "--skip", type=_csv, default=[], metavar="C", action="extend", help="skip these gates"
+    )
+    run.add_argument(
+        "--jobs",
+        "-j",
+        type=_positive_int,
+        default=None,
+        metavar="N",
+        help="gates run at once (default: usable CPUs)",
+    )
+    run.add_argument("--fail-fast", action="store_true", help="stop at the first blocking failure")
     run.add_argument("--base", metavar="REF", help="the ref diff-based gates compare against")
     run.add_argument("--junit", metavar="PATH", help="JUnit report path (default from gates.yaml)")
     run.add_argument("--json", metavar="PATH", help="JSON report path (default from gates.yaml)")
     run.add_argument("--summary", metavar="PATH", help="also write a Markdown summary here")
-    run.add_argument("--shard", type=_shard, default=None, metavar="I/N",
-                     help="run a deterministic share of the gates (for a CI matrix)")
-    run.add_argument("--dry-run", action="store_true",
-                     help="print the plan and a preflight; run nothing")
+    run.add_argument(
+        "--shard",
+        type=_shard,
+        default=None,
+        metavar="I/N",
+        help="run a deterministic share of the gates (for a CI matrix)",
+    )
+    run.add_argument(
+        "--dry-run", action="store_true", help="print the plan and a preflight; run nothing"
+    )
 
     schema = sub.add_parser("schema", help="print the JSON Schema of gates.yaml")
     schema.add_argument("-o", "--output", metavar="FILE", help="write it here instead of stdout")
@@ -92,8 +115,11 @@ def build_parser() -> argparse.ArgumentParser:
     wsub = witness.add_subparsers(dest="witness_command", metavar="ACTION", required=True)
     sign = wsub.add_parser("sign", help="append a manifest entry for the current files")
     sign.add_argument("--message", "-m", required=True, help='e.g. "merge: #123 — fix"')
-    sign.add_argument("--key", metavar="FILE",
-                      help="Ed25519 private key (PEM); else $MERGEGATE_WITNESS_KEY; else unsigned")
+    sign.add_argument(
+        "--key",
+        metavar="FILE",
+        help="Ed25519 private key (PEM); else $MERGEGATE_WITNESS_KEY; else unsigned",
+    )
     _add_config(sign)
     sign.add_argument("--gate", metavar="NAME", help="the witness gate whose paths to use")
     verify = wsub.add_parser("verify", help="check the files against the newest entry")

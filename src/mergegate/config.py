@@ -52,7 +52,9 @@ def parse_duration(value: object) -> float:
         h, mi, s = (int(m.group(g) or 0) for g in ("h", "m", "s"))
         seconds = float(h * 3600 + mi * 60 + s)
     else:
-        raise ValueError(f"invalid duration {value!r}: use seconds or a string like 90s, 15m, 1h30m")
+        raise ValueError(
+            f"invalid duration {value!r}: use seconds or a string like 90s, 15m, 1h30m"
+        )
     if seconds <= 0:
         raise ValueError("a duration must be greater than zero")
     return seconds
@@ -98,16 +100,12 @@ RelPath = Annotated[str, BeforeValidator(_relative_path)]
 Globs = Annotated[
     tuple[RelPath, ...],
     BeforeValidator(_one_or_many),
-    WithJsonSchema(
-        {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]}
-    ),
+    WithJsonSchema({"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]}),
 ]
 Names = Annotated[
     tuple[str, ...],
     BeforeValidator(_one_or_many),
-    WithJsonSchema(
-        {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]}
-    ),
+    WithJsonSchema({"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]}),
 ]
 EnvValue = Annotated[str, BeforeValidator(_env_value)]
 NonEmptyStr = Annotated[str, Field(min_length=1)]
@@ -335,7 +333,11 @@ def load_config(path: Path) -> LoadedConfig:
         text = path.read_bytes().decode("utf-8")
     except FileNotFoundError:
         raise ConfigError(
-            [ConfigIssue(shown, None, None, "", "file not found (create one with `mergegate init`)")]
+            [
+                ConfigIssue(
+                    shown, None, None, "", "file not found (create one with `mergegate init`)"
+                )
+            ]
         ) from None
     except UnicodeDecodeError as exc:
         raise ConfigError([ConfigIssue(shown, None, None, "", f"not UTF-8 text: {exc}")]) from None
@@ -353,7 +355,11 @@ def parse_config(text: str, shown: str = "gates.yaml") -> Config:
         raise ConfigError([ConfigIssue(shown, line, col, "", exc.message)]) from None
     if not isinstance(located.data, dict):
         raise ConfigError(
-            [ConfigIssue(shown, 1, 1, "", "gates.yaml must be a mapping with `version` and `gates`")]
+            [
+                ConfigIssue(
+                    shown, 1, 1, "", "gates.yaml must be a mapping with `version` and `gates`"
+                )
+            ]
         )
     issues = _structure_issues(located, shown)
     config: Config | None = None
@@ -374,7 +380,9 @@ def _dedupe(issues: Iterable[ConfigIssue]) -> list[ConfigIssue]:
     return sorted(seen.values(), key=lambda i: (i.line or 0, i.col or 0, i.key))
 
 
-def _at(located: Located, shown: str, path: tuple[str | int, ...], key: str, msg: str) -> ConfigIssue:
+def _at(
+    located: Located, shown: str, path: tuple[str | int, ...], key: str, msg: str
+) -> ConfigIssue:
     mark = located.mark(path)
     return ConfigIssue(shown, mark.line if mark else None, mark.col if mark else None, key, msg)
 
@@ -395,9 +403,16 @@ def _structure_issues(located: Located, shown: str) -> list[ConfigIssue]:
     needs: dict[str, list[str]] = {}
     for name, gate in gates.items():
         if not GATE_NAME_RE.match(name):
-            issues.append(_at(located, shown, ("gates", name), f"gates.{name}",
-                              f"invalid gate name {name!r}: use lowercase letters, digits, "
-                              "'.', '_' and '-', starting with a letter or digit"))
+            issues.append(
+                _at(
+                    located,
+                    shown,
+                    ("gates", name),
+                    f"gates.{name}",
+                    f"invalid gate name {name!r}: use lowercase letters, digits, "
+                    "'.', '_' and '-', starting with a letter or digit",
+                )
+            )
         raw = gate.get("needs", []) if isinstance(gate, dict) else []
         raw = [raw] if isinstance(raw, str) else raw
         needs[name] = [n for n in raw if isinstance(n, str)] if isinstance(raw, list) else []
@@ -405,18 +420,36 @@ def _structure_issues(located: Located, shown: str) -> list[ConfigIssue]:
             if need not in gates:
                 close = difflib.get_close_matches(need, list(gates), n=1)
                 hint = f" (did you mean {close[0]}?)" if close else ""
-                path = ("gates", name, "needs", i) if isinstance(gate.get("needs"), list) else (
-                    "gates", name, "needs")
-                issues.append(_at(located, shown, path, f"gates.{name}.needs",
-                                  f"unknown gate {need!r}{hint}"))
+                path = (
+                    ("gates", name, "needs", i)
+                    if isinstance(gate.get("needs"), list)
+                    else ("gates", name, "needs")
+                )
+                issues.append(
+                    _at(located, shown, path, f"gates.{name}.needs", f"unknown gate {need!r}{hint}")
+                )
             elif need == name:
-                issues.append(_at(located, shown, ("gates", name, "needs"),
-                                  f"gates.{name}.needs", "a gate cannot need itself"))
+                issues.append(
+                    _at(
+                        located,
+                        shown,
+                        ("gates", name, "needs"),
+                        f"gates.{name}.needs",
+                        "a gate cannot need itself",
+                    )
+                )
     cycle = find_cycle({k: [n for n in v if n in gates and n != k] for k, v in needs.items()})
     if cycle:
         first = cycle[0]
-        issues.append(_at(located, shown, ("gates", first, "needs"), f"gates.{first}.needs",
-                          "needs cycle: " + " -> ".join([*cycle, first])))
+        issues.append(
+            _at(
+                located,
+                shown,
+                ("gates", first, "needs"),
+                f"gates.{first}.needs",
+                "needs cycle: " + " -> ".join([*cycle, first]),
+            )
+        )
     return issues
 
 
@@ -430,7 +463,7 @@ def find_cycle(graph: Mapping[str, Sequence[str]]) -> list[str] | None:
         stack.append(node)
         for nxt in graph.get(node, ()):
             if state.get(nxt) == 1:
-                return stack[stack.index(nxt):]
+                return stack[stack.index(nxt) :]
             if nxt not in state and (found := visit(nxt)):
                 return found
         stack.pop()
@@ -471,9 +504,11 @@ def _allowed_keys(data: Any, container: tuple[str | int, ...]) -> list[str]:
     elif len(container) >= 2 and container[0] == "gates":
         gate = data.get("gates", {}).get(container[1], {})
         kind = gate.get("kind", "command") if isinstance(gate, dict) else "command"
-        gate_model = GATE_MODELS.get(str(kind), CommandGate)
-        model = {2: gate_model, 3: {"api": ApiSpec, "version": VersionPattern}.get(
-            str(container[2]) if len(container) > 2 else "")}.get(len(container))
+        if len(container) == 2:
+            model = GATE_MODELS.get(str(kind), CommandGate)
+        elif len(container) == 3:
+            nested: dict[str, type[BaseModel]] = {"api": ApiSpec, "version": VersionPattern}
+            model = nested.get(str(container[2]))
     if model is None:
         return []
     return [f.alias or n for n, f in model.model_fields.items()]
@@ -504,8 +539,9 @@ def _pydantic_issues(exc: ValidationError, located: Located, shown: str) -> list
         elif err["type"] == "missing":
             msg = "required key missing"
         elif err["type"] == "union_tag_invalid":
-            kind = str(err.get("input", {}).get("kind") if isinstance(err.get("input"), dict)
-                       else "")
+            kind = str(
+                err.get("input", {}).get("kind") if isinstance(err.get("input"), dict) else ""
+            )
             close = difflib.get_close_matches(kind, KINDS, n=1)
             hint = f" (did you mean {close[0]}?)" if close else ""
             msg = f"unknown kind {kind!r}{hint}; kinds are {', '.join(KINDS)}"

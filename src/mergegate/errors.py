@@ -106,7 +106,7 @@ def error_boundary(write: Callable[[str], object] = sys.stderr.write) -> Iterato
     except KeyboardInterrupt:
         write("mergegate: interrupted\n")
         box[0] = EXIT_INTERRUPTED
-    except Exception as exc:  # noqa: BLE001 - this is the one place that catches everything
+    except Exception as exc:
         detail = _redact_text("".join(traceback.format_exception(exc)))
         try:
             log = str(write_crash_log(detail))

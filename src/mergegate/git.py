@@ -159,7 +159,9 @@ class LazyBase:
 
 def changed_files(root: Path, base_sha: str) -> list[str]:
     """Files that differ between ``base_sha`` and the working tree, plus untracked ones."""
-    diff = git_bytes(root, "diff", "--name-only", "-z", "--no-renames", "--relative", base_sha, "--")
+    diff = git_bytes(
+        root, "diff", "--name-only", "-z", "--no-renames", "--relative", base_sha, "--"
+    )
     untracked = git_bytes(root, "ls-files", "-z", "--others", "--exclude-standard")
     return sorted(set(_nul_split(diff)) | set(_nul_split(untracked)))
 

@@ -135,13 +135,22 @@ def dry_run(
                 ctx = PlanContext(name, gate, loaded, base, child_env(loaded, gate, environ), cwd)
                 try:
                     info = module.plan(ctx)
-                except Exception as exc:  # noqa: BLE001 - a broken plan is a problem, not a crash
+                except Exception as exc:
                     problems.append(f"could not plan this gate: {type(exc).__name__}: {exc}")
                 else:
                     lines.extend(info.lines)
                     problems.extend(info.problems)
-        plans.append(GatePlan(name, kind, tuple(gate.needs), name in selection.selected,
-                              selection.why_not.get(name, ""), tuple(lines), tuple(problems)))
+        plans.append(
+            GatePlan(
+                name,
+                kind,
+                tuple(gate.needs),
+                name in selection.selected,
+                selection.why_not.get(name, ""),
+                tuple(lines),
+                tuple(problems),
+            )
+        )
     return plans
 
 
@@ -155,7 +164,9 @@ def _if_changed_line(gate: GateBase, base: LazyBase) -> str:
         changed = globs.filter_paths(base.changed_files(), gate.if_changed)
     except GitError as exc:
         return f"if_changed: {patterns} — base unknown ({exc}); the gate would be an error"
-    verdict = f"{len(changed)} matching change(s): runs" if changed else "no matching change: skipped"
+    verdict = (
+        f"{len(changed)} matching change(s): runs" if changed else "no matching change: skipped"
+    )
     return f"if_changed: {patterns} — since {resolved.ref} ({resolved.sha[:12]}): {verdict}"
 
 
@@ -163,7 +174,11 @@ def _fmt_seconds(seconds: float) -> str:
     total = int(seconds)
     hours, rest = divmod(total, 3600)
     minutes, secs = divmod(rest, 60)
-    parts = [f"{hours}h" if hours else "", f"{minutes}m" if minutes else "", f"{secs}s" if secs else ""]
+    parts = [
+        f"{hours}h" if hours else "",
+        f"{minutes}m" if minutes else "",
+        f"{secs}s" if secs else "",
+    ]
     return "".join(parts) or f"{seconds:g}s"
 
 

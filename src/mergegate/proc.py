@@ -179,7 +179,9 @@ class ProcessManager:
         command = label or display_command(list(argv))
         started = time.monotonic()
         if not cwd.is_dir():
-            return ProcResult(command, None, 0.0, start_error=f"working directory {cwd} does not exist")
+            return ProcResult(
+                command, None, 0.0, start_error=f"working directory {cwd} does not exist"
+            )
         if cancel is not None and cancel.is_set():
             return ProcResult(command, None, 0.0, cancelled=True)
         fd, spool_name = tempfile.mkstemp(prefix="out-", suffix=".log", dir=self.spool_dir)

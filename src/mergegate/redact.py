@@ -11,7 +11,15 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-SECRET_NAME_PARTS = ("TOKEN", "SECRET", "PASSWORD", "PASSWD", "API_KEY", "PRIVATE_KEY", "CREDENTIAL")
+SECRET_NAME_PARTS = (
+    "TOKEN",
+    "SECRET",
+    "PASSWORD",
+    "PASSWD",
+    "API_KEY",
+    "PRIVATE_KEY",
+    "CREDENTIAL",
+)
 MIN_SECRET_LEN = 4
 MASK = "***"
 
@@ -37,9 +45,7 @@ class Redactor:
     _pattern: re.Pattern[str] | None = field(default=None, compare=False, repr=False)
 
     @classmethod
-    def from_environ(
-        cls, *envs: Mapping[str, str], extra_names: Iterable[str] = ()
-    ) -> Redactor:
+    def from_environ(cls, *envs: Mapping[str, str], extra_names: Iterable[str] = ()) -> Redactor:
         wanted = {n.upper() for n in extra_names}
         values: set[str] = set()
         short: set[str] = set()

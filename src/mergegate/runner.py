@@ -92,7 +92,8 @@ class Runner:
         started_wall, started = time.time(), time.monotonic()
         gates = self.loaded.gates
         results: dict[str, GateResult] = {
-            name: self._unselected(name) for name in self.selection.order
+            name: self._unselected(name)
+            for name in self.selection.order
             if name not in self.selection.selected
         }
         pending = [n for n in self.selection.order if n in self.selection.selected]
@@ -163,8 +164,12 @@ class Runner:
     ) -> None:
         entry = running.pop(name)
         if entry.cancel.is_set() and self._stopped_by and result.status is not Status.PASSED:
-            result = replace(result, status=Status.SKIPPED, skip_cause=SkipCause.STOPPED,
-                             reason=f"stopped by --fail-fast after {self._stopped_by} failed")
+            result = replace(
+                result,
+                status=Status.SKIPPED,
+                skip_cause=SkipCause.STOPPED,
+                reason=f"stopped by --fail-fast after {self._stopped_by} failed",
+            )
         self._record(name, result, results)
         if self.options.fail_fast and result.blocks and not self._stopped_by:
             self._stopped_by = name
@@ -189,13 +194,20 @@ class Runner:
                 continue
             entry = running.pop(name)
             if result.status is not Status.PASSED:
-                result = replace(result, status=Status.ERROR,
-                                 reason=f"interrupted while running ({result.reason})")
+                result = replace(
+                    result,
+                    status=Status.ERROR,
+                    reason=f"interrupted while running ({result.reason})",
+                )
             results[name] = result
         for name, entry in running.items():
-            results[name] = self._base_result(name, Status.ERROR, "interrupted while running",
-                                              started=entry.started,
-                                              duration=time.time() - entry.started)
+            results[name] = self._base_result(
+                name,
+                Status.ERROR,
+                "interrupted while running",
+                started=entry.started,
+                duration=time.time() - entry.started,
+            )
         for name in pending:
             results[name] = self._base_result(name, Status.ERROR, "interrupted before it started")
 
@@ -205,7 +217,7 @@ class Runner:
         started_wall, started = time.time(), time.monotonic()
         try:
             outcome = self._decide(name, gate, cancel, started_wall, started)
-        except Exception as exc:  # noqa: BLE001 - a crashing gate is an error result, not a crash
+        except Exception as exc:
             outcome = _crash_outcome(kind_of(gate), exc, self.redactor)
         skip_cause = SkipCause.FILTER if outcome.status is Status.SKIPPED else None
         result = GateResult(
@@ -281,8 +293,17 @@ class Runner:
         duration: float = 0.0,
     ) -> GateResult:
         gate = self.loaded.gates[name]
-        return GateResult(name, kind_of(gate), status, gate.blocking, duration, reason,
-                          skip_cause=cause, started=started, description=gate.description)
+        return GateResult(
+            name,
+            kind_of(gate),
+            status,
+            gate.blocking,
+            duration,
+            reason,
+            skip_cause=cause,
+            started=started,
+            description=gate.description,
+        )
 
     def _unselected(self, name: str) -> GateResult:
         why = self.selection.why_not.get(name, "not selected")
@@ -291,11 +312,15 @@ class Runner:
     def _not_run(self, name: str, failed_needs: list[str]) -> GateResult:
         if failed_needs:
             return self._base_result(
-                name, Status.SKIPPED,
-                f"needs {', '.join(failed_needs)}, which did not pass", SkipCause.NEEDS,
+                name,
+                Status.SKIPPED,
+                f"needs {', '.join(failed_needs)}, which did not pass",
+                SkipCause.NEEDS,
             )
         return self._base_result(
-            name, Status.SKIPPED, f"not started: --fail-fast stopped after {self._stopped_by} failed",
+            name,
+            Status.SKIPPED,
+            f"not started: --fail-fast stopped after {self._stopped_by} failed",
             SkipCause.STOPPED,
         )
 
@@ -305,7 +330,8 @@ def _satisfies(result: GateResult) -> bool:
     if result.status is Status.PASSED:
         return True
     return result.status is Status.SKIPPED and result.skip_cause in (
-        SkipCause.FILTER, SkipCause.SELECTION
+        SkipCause.FILTER,
+        SkipCause.SELECTION,
     )
 
 

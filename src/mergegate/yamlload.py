@@ -84,9 +84,14 @@ class _Builder:
 
         result: dict[str, Any] = {}
         for key_node, value_node in node.value:
-            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == "tag:yaml.org,2002:merge":
-                raise YamlError("only plain keys are allowed here (no merge keys or complex keys)",
-                                _mark(key_node))
+            if (
+                not isinstance(key_node, yaml.ScalarNode)
+                or key_node.tag == "tag:yaml.org,2002:merge"
+            ):
+                raise YamlError(
+                    "only plain keys are allowed here (no merge keys or complex keys)",
+                    _mark(key_node),
+                )
             key = str(self._scalar(key_node))
             if key in result:
                 raise YamlError(f"duplicate key {key!r}", _mark(key_node))

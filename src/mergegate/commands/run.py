@@ -70,7 +70,12 @@ def _run(
     console = ConsoleReporter(show_tails=not github)
     procs = ProcessManager()
     runner = Runner(
-        loaded, selection, base, environ, procs, make_redactor(loaded, environ),
+        loaded,
+        selection,
+        base,
+        environ,
+        procs,
+        make_redactor(loaded, environ),
         RunOptions(jobs=jobs, fail_fast=args.fail_fast),
         Events(started=console.started, finished=console.finished),
     )
@@ -90,8 +95,10 @@ def report_paths(
     """Where each report goes: flags (relative to cwd) beat gates.yaml (relative to its dir)."""
     paths: dict[str, Path] = {}
     reports = loaded.config.reports
-    for key, flag, configured in (("junit", args.junit, reports.junit),
-                                  ("json", args.json, reports.json_)):
+    for key, flag, configured in (
+        ("junit", args.junit, reports.junit),
+        ("json", args.json, reports.json_),
+    ):
         if flag:
             paths[key] = Path(flag)
         elif configured:
@@ -101,14 +108,17 @@ def report_paths(
     return paths
 
 
-def write_reports(run: RunResult, paths: Mapping[str, Path], environ: Mapping[str, str]) -> list[str]:
+def write_reports(
+    run: RunResult, paths: Mapping[str, Path], environ: Mapping[str, str]
+) -> list[str]:
     """Write every report; returns the paths written. OSError propagates to the caller."""
     from mergegate.report import json_report, junit
     from mergegate.report.write import write_atomic
 
     written = []
     renderers: dict[str, Callable[[RunResult], str]] = {
-        "junit": junit.render, "json": json_report.render,
+        "junit": junit.render,
+        "json": json_report.render,
     }
     if "summary" in paths or environ.get("GITHUB_STEP_SUMMARY"):
         from mergegate.report import markdown

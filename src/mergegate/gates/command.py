@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 from mergegate.config import CommandGate
-from mergegate.gates import GateContext, PlanContext, PlanInfo, missing_executable, proc_outcome_status
+from mergegate.gates import (
+    GateContext,
+    PlanContext,
+    PlanInfo,
+    missing_executable,
+    proc_outcome_status,
+)
 from mergegate.proc import display_command
 from mergegate.results import Outcome, Status
 

@@ -56,7 +56,11 @@ def _fmt_time(seconds: float) -> str:
 def _status_text(result: GateResult) -> tuple[str, str]:
     symbol, style = STYLE[result.status]
     label = result.status.value
-    if result.status is not Status.PASSED and not result.blocks and result.status is not Status.SKIPPED:
+    if (
+        result.status is not Status.PASSED
+        and not result.blocks
+        and result.status is not Status.SKIPPED
+    ):
         style, label = "yellow", f"{label} (non-blocking)"
     elif result.status is Status.SKIPPED and result.blocks:
         style = "red"
@@ -84,13 +88,19 @@ class ConsoleReporter:
     def begin(self, total: int, jobs: int, config: str) -> None:
         from rich.text import Text
 
-        self.console.print(Text(f"mergegate: {total} gate(s) from {config}, {jobs} at a time",
-                                style="bold"))
+        self.console.print(
+            Text(f"mergegate: {total} gate(s) from {config}, {jobs} at a time", style="bold")
+        )
         if self.live_mode:
             from rich.live import Live
 
-            self._live = Live(self._render_running(), console=self.console,
-                              refresh_per_second=8, transient=True, get_renderable=self._render_running)
+            self._live = Live(
+                self._render_running(),
+                console=self.console,
+                refresh_per_second=8,
+                transient=True,
+                get_renderable=self._render_running,
+            )
             self._live.start()
 
     def started(self, name: str, kind: str) -> None:
@@ -129,8 +139,7 @@ class ConsoleReporter:
         with self._lock:
             items = list(self._running.items())
         for name, (kind, since) in items:
-            table.add_row(Spinner("dots", style="cyan"), name, f"({kind})",
-                          _fmt_time(now - since))
+            table.add_row(Spinner("dots", style="cyan"), name, f"({kind})", _fmt_time(now - since))
         return table
 
     # -- after ----------------------------------------------------------------------
@@ -141,13 +150,20 @@ class ConsoleReporter:
 
         table = Table(title=None, show_edge=False, header_style="bold", expand=False)
         for column in ("gate", "kind", "status", "time", "reason"):
-            table.add_column(column, overflow="fold" if column == "reason" else "ellipsis",
-                             no_wrap=column != "reason")
+            table.add_column(
+                column,
+                overflow="fold" if column == "reason" else "ellipsis",
+                no_wrap=column != "reason",
+            )
         for result in run.gates:
             label, style = _status_text(result)
-            table.add_row(result.name, result.kind, Text(label, style=style),
-                          _fmt_time(result.duration) if result.started else "—",
-                          Text(one_line(clean_output(result.reason), 200)))
+            table.add_row(
+                result.name,
+                result.kind,
+                Text(label, style=style),
+                _fmt_time(result.duration) if result.started else "—",
+                Text(one_line(clean_output(result.reason), 200)),
+            )
         self.console.print()
         self.console.print(table)
         for warning in run.warnings:
@@ -165,8 +181,11 @@ class ConsoleReporter:
 
         self.console.print()
         label, style = _status_text(result)
-        self.console.print(Rule(Text.assemble((result.name, "bold"), " ", (label, style)),
-                                align="left", style=style))
+        self.console.print(
+            Rule(
+                Text.assemble((result.name, "bold"), " ", (label, style)), align="left", style=style
+            )
+        )
         self.console.print(Text(clean_output(result.reason)))
         if self.show_tails and result.output_tail.strip():
             lines = clean_output(result.output_tail).rstrip("\n").splitlines()

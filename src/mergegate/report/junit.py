@@ -46,8 +46,10 @@ def _details_text(result: GateResult) -> str:
     lines = []
     for item in failures[:50]:
         if isinstance(item, dict):
-            lines.append(f"- {item.get('test') or item.get('script') or ''}: "
-                         f"{item.get('message', '')}".rstrip(": "))
+            lines.append(
+                f"- {item.get('test') or item.get('script') or ''}: "
+                f"{item.get('message', '')}".rstrip(": ")
+            )
     return xml_safe("\n".join(lines))
 
 
@@ -59,14 +61,17 @@ def render(run: RunResult) -> str:
     for case in element.iter("testcase"):
         case.set("time", case.get("time") or "0.000000")
     element.set("time", f"{run.duration:.6f}")
-    root = ET.Element("testsuites", {
-        "name": "mergegate",
-        "tests": element.get("tests", "0"),
-        "failures": element.get("failures", "0"),
-        "errors": element.get("errors", "0"),
-        "skipped": element.get("skipped", "0"),
-        "time": f"{run.duration:.6f}",
-    })
+    root = ET.Element(
+        "testsuites",
+        {
+            "name": "mergegate",
+            "tests": element.get("tests", "0"),
+            "failures": element.get("failures", "0"),
+            "errors": element.get("errors", "0"),
+            "skipped": element.get("skipped", "0"),
+            "time": f"{run.duration:.6f}",
+        },
+    )
     root.append(element)
     ET.indent(root)
     return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
