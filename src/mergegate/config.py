@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
     BaseModel,
@@ -151,6 +151,8 @@ class CommandGate(GateBase):
 
 
 class TestsGate(GateBase):
+    __test__: ClassVar[bool] = False  # a model, not a pytest test class
+
     kind: Literal["tests"]
     run: RunSpec | None = None
     junit: Globs = ()

@@ -67,12 +67,14 @@ class Captured:
         return f"{head_lines}[… {self.dropped} bytes of output omitted …]\n{tail_lines}"
 
     def tail_text(self, max_bytes: int = TAIL_BYTES) -> str:
-        """The last ``max_bytes`` of output, starting on a line boundary when cut."""
-        full = self.text()
-        if len(full) <= max_bytes:
-            return full
-        cut = full[-max_bytes:]
-        return "[…]\n" + (cut.split("\n", 1)[1] if "\n" in cut else "")
+        """The end of the output, at most ``max_bytes``, saying how much came before it."""
+        if self.total <= max_bytes:
+            return self.text()
+        raw = (self.head + self.tail if not self.dropped else self.tail)[-max_bytes:]
+        text = raw.decode("utf-8", "replace")
+        text = text.split("\n", 1)[1] if "\n" in text[:-1] else text
+        omitted = self.total - len(text.encode("utf-8", "replace"))
+        return f"[… {omitted} bytes of output omitted …]\n{text}"
 
 
 @dataclass(frozen=True)

@@ -108,6 +108,11 @@ class _Builder:
             raise YamlError(f"invalid value: {exc}", _mark(node)) from None
 
 
+def _codepoint(char: object) -> str:
+    code = char if isinstance(char, int) else ord(str(char)[:1] or "\0")
+    return f"U+{code:04X}"
+
+
 def load_yaml(text: str) -> Located:
     """Parse one YAML document into plain data plus key/value locations."""
     import yaml
@@ -121,6 +126,14 @@ def load_yaml(text: str) -> Located:
         where = Mark(mark.line + 1, mark.column + 1) if mark else None
         problem = exc.problem or exc.context or "invalid YAML"
         raise YamlError(f"YAML syntax error: {problem}", where) from None
+    except yaml.reader.ReaderError as exc:
+        before = text[: exc.position]
+        where = Mark(before.count("\n") + 1, len(before) - (before.rfind("\n") + 1) + 1)
+        raise YamlError(
+            f"unacceptable character {_codepoint(exc.character)} "
+            "(control characters are not allowed)",
+            where,
+        ) from None
     except yaml.YAMLError as exc:
         raise YamlError(f"YAML error: {exc}") from None
     builder = _Builder()

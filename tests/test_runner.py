@@ -1,0 +1,432 @@
+"""`mergegate run` end to end: scheduling, needs, selection, fail-fast, if_changed, signals."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.helpers import (
+    GIT_IDENTITY,
+    commit_all,
+    gate_json,
+    git,
+    load_json,
+    parse_junit,
+    run_cli,
+    write_config,
+    write_files,
+)
+from tests.test_proc import is_alive, wait_for_file
+
+
+def run_gates(root: Path, body: str, *args: str, env: dict[str, str] | None = None) -> Any:
+    write_config(root, body)
+    proc = run_cli(["run", *args], cwd=root, env=env)
+    report = load_json(root / "reports" / "gates.json") if (root / "reports").exists() else None
+    return proc, report
+
+
+def statuses(report: Any) -> dict[str, str]:
+    return {g["name"]: g["status"] for g in report["gates"]}
+
+
+def test_all_pass_exit_0_reports_written(repo: Path) -> None:
+    proc, report = run_gates(
+        repo,
+        """
+        version: 1
+        gates:
+          a: {run: echo hello}
+          b: {run: [python3, -c, "print('list form')"]}
+    """,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert report["verdict"] == "allowed"
+    assert statuses(report) == {"a": "passed", "b": "passed"}
+    assert gate_json(report, "a")["output_tail"] == "hello\n"
+    assert "merge allowed" in proc.stdout
+    junit = parse_junit(repo / "reports" / "gates.xml")
+    assert [c.get("name") for c in junit.iter("testcase")] == ["a", "b"]
+
+
+def test_failure_exit_1_with_tail_and_reproduce_command(repo: Path) -> None:
+    proc, report = run_gates(
+        repo,
+        """
+        version: 1
+        gates:
+          lint: {run: "echo 'src/x.ts:3 unused variable'; exit 2"}
+    """,
+    )
+    assert proc.returncode == 1
+    lint = gate_json(report, "lint")
+    assert lint["status"] == "failed"
+    assert lint["reason"] == "exit code 2"
+    assert "src/x.ts:3 unused variable" in proc.stdout
+    assert "mergegate run --only lint" in proc.stdout
+    assert "merge blocked by lint" in proc.stdout
+
+
+def test_shell_string_uses_pipefail_and_list_has_no_shell(repo: Path) -> None:
+    proc, report = run_gates(
+        repo,
+        """
+        version: 1
+        gates:
+          piped: {run: "false | cat"}
+          literal: {run: [echo, "$HOME"]}
+    """,
+    )
+    assert proc.returncode == 1
+    assert gate_json(report, "piped")["status"] == "failed"
+    assert gate_json(report, "literal")["output_tail"] == "$HOME\n"
+
+
+def test_missing_executable_is_an_error_naming_it(repo: Path) -> None:
+    proc, report = run_gates(
+        repo,
+        """
+        version: 1
+        gates:
+          tool: {run: [no-such-tool-abc, --flag]}
+    """,
+    )
+    assert proc.returncode == 1
+    tool = gate_json(report, "tool")
+    assert tool["status"] == "error"
+    assert tool["reason"] == "executable not found: no-such-tool-abc"
+
+
+def test_env_and_cwd_from_defaults_and_gate(repo: Path) -> None:
+    (repo / "sub").mkdir()
+    proc, report = run_gates(
+        repo,
+        """
+        version: 1
+        defaults: {env: {LEVEL: default, KEEP: kept}}
+        gates:
+          e:
+            run: 'echo "$LEVEL $KEEP $(basename "$PWD")"'
+            env: {LEVEL: gate}
+            cwd: sub
+    """,
+    )
+    assert proc.returncode == 0
+    assert gate_json(report, "e")["output_tail"] == "gate kept sub\n"
+
+
+def test_parallel_gates_overlap(repo: Path) -> None:
+    gates = "".join(f"  s{i}: {{run: sleep 1}}\n" for i in range(4))
+    write_config(repo, "version: 1\ngates:\n" + gates)
+    started = time.monotonic()
+    proc = run_cli(["run", "--jobs", "4"], cwd=repo)
+    elapsed = time.monotonic() - started
+    assert proc.returncode == 0
+    assert elapsed < 3.0, f"4 x sleep 1 with --jobs 4 took {elapsed:.2f}s"
+    report = load_json(repo / "reports" / "gates.json")
+    starts = [g["started"] for g in report["gates"]]
+    assert max(starts) - min(starts) < 0.8  # all four started together
+
+
+def test_jobs_1_runs_serially(repo: Path) -> None:
+    gates = "".join(f"  s{i}: {{run: sleep 0.3}}\n" for i in range(3))
+    write_config(repo, "version: 1\ngates:\n" + gates)
+    proc = run_cli(["run", "--jobs", "1"], cwd=repo)
+    assert proc.returncode == 0
+    report = load_json(repo / "reports" / "gates.json")
+    spans = sorted((g["started"], g["started"] + g["duration"]) for g in report["gates"])
+    assert all(spans[i][1] <= spans[i + 1][0] + 0.05 for i in range(2))
+
+
+def test_needs_order_and_failed_need_skips_and_blocks(repo: Path) -> None:
+    proc, report = run_gates(
+        repo,
+        """
+        version: 1
+        gates:
+          build: {run: "sleep 0.3; touch built"}
+          test: {run: "test -f built", needs: build}
+          lint: {run: "exit 1", blocking: false}
+          docs: {run: "true", needs: [lint]}
+    """,
+    )
+    assert proc.returncode == 1
+    assert statuses(report) == {
+        "build": "passed",
+        "test": "passed",
+        "lint": "failed",
+        "docs": "skipped",
+    }
+    docs = gate_json(report, "docs")
+    assert docs["skip_cause"] == "needs"
+    assert docs["blocks"] is True
+    assert "needs lint, which did not pass" in docs["reason"]
+    assert gate_json(report, "lint")["blocks"] is False
+    # the only blocking problem is a skip: JUnit must still go red (error)
+    junit = parse_junit(repo / "reports" / "gates.xml")
+    errors = [c.get("name") for c in junit.iter("testcase") if c.find("error") is not None]
+    assert errors == ["docs"]
+
+
+def test_non_blocking_failure_allows_merge(repo: Path) -> None:
+    proc, report = run_gates(
+        repo,
+        """
+        version: 1
+        gates:
+          ok: {run: "true"}
+          advisory: {run: "exit 1", blocking: false}
+    """,
+    )
+    assert proc.returncode == 0
+    assert report["verdict"] == "allowed"
+    junit = parse_junit(repo / "reports" / "gates.xml")
+    advisory = next(c for c in junit.iter("testcase") if c.get("name") == "advisory")
+    skipped = advisory.find("skipped")
+    assert skipped is not None
+    assert "non-blocking failed" in (skipped.get("message") or "")
+
+
+def test_fail_fast_stops_running_and_unstarted_gates(repo: Path) -> None:
+    started = time.monotonic()
+    proc, report = run_gates(
+        repo,
+        """
+        version: 1
+        gates:
+          quick-fail: {run: "sleep 0.2; exit 1"}
+          slow: {run: sleep 30}
+          later: {run: "true", needs: slow}
+    """,
+        "--fail-fast",
+        "--jobs",
+        "2",
+    )
+    assert time.monotonic() - started < 15
+    assert proc.returncode == 1
+    assert statuses(report) == {"quick-fail": "failed", "slow": "skipped", "later": "skipped"}
+    assert "fail-fast" in gate_json(report, "slow")["reason"]
+
+
+def test_only_and_skip(repo: Path) -> None:
+    body = """
+        version: 1
+        gates:
+          a: {run: "true"}
+          b: {run: "true", needs: a}
+          c: {run: "exit 1"}
+    """
+    proc, report = run_gates(repo, body, "--only", "b")
+    assert proc.returncode == 0
+    assert statuses(report) == {"a": "passed", "b": "passed", "c": "skipped"}
+    assert gate_json(report, "c")["skip_cause"] == "selection"
+    proc, report = run_gates(repo, body, "--skip", "c")
+    assert proc.returncode == 0
+    assert gate_json(report, "c")["reason"] == "skipped by --skip"
+
+
+def test_unknown_gate_in_only_is_a_usage_error(repo: Path) -> None:
+    write_config(repo, "version: 1\ngates:\n  lint: {run: 'true'}\n")
+    proc = run_cli(["run", "--only", "lnt"], cwd=repo)
+    assert proc.returncode == 2
+    assert "unknown gate 'lnt' (did you mean lint?)" in proc.stderr
+
+
+def test_if_changed_skips_runs_and_errors_without_base(tmp_path: Path) -> None:
+    repo = tmp_path / "r"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    write_files(repo, {"docs/a.md": "x\n", "src/a.py": "x = 1\n"})
+    commit_all(repo, "base")
+    git(repo, "checkout", "-q", "-b", "feature")
+    write_files(repo, {"src/a.py": "x = 2\n"})
+    body = """
+        version: 1
+        gates:
+          py: {run: "true", if_changed: ["src/**/*.py"]}
+          docs: {run: "exit 1", if_changed: "docs/**"}
+    """
+    proc, report = run_gates(repo, body)
+    assert proc.returncode == 0, proc.stdout
+    assert statuses(report) == {"py": "passed", "docs": "skipped"}
+    docs = gate_json(report, "docs")
+    assert docs["skip_cause"] == "filter"
+    assert "no change matches if_changed (docs/**) since main" in docs["reason"]
+    assert report["base"] == "main"
+    # an unknown base makes the gate an error, never a silent skip
+    proc, report = run_gates(repo, body, "--base", "origin/nope")
+    assert proc.returncode == 1
+    assert gate_json(report, "docs")["status"] == "error"
+    assert "fetch-depth: 0" in gate_json(report, "docs")["reason"]
+
+
+def test_github_base_ref_is_used(tmp_path: Path) -> None:
+    repo = tmp_path / "r"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    write_files(repo, {"a.txt": "1\n"})
+    commit_all(repo, "base")
+    proc, report = run_gates(
+        repo,
+        """
+        version: 1
+        gates:
+          x: {run: "true", if_changed: "a.txt"}
+    """,
+        env={"GITHUB_BASE_REF": "release"},
+    )
+    assert proc.returncode == 1
+    assert "origin/release" in gate_json(report, "x")["reason"]
+
+
+def test_timeout_status_and_exit_1(repo: Path) -> None:
+    proc, report = run_gates(
+        repo,
+        """
+        version: 1
+        gates:
+          slow: {run: "echo started; sleep 30", timeout: 1}
+    """,
+    )
+    assert proc.returncode == 1
+    slow = gate_json(report, "slow")
+    assert slow["status"] == "timeout"
+    assert slow["duration"] < 10
+    junit = parse_junit(repo / "reports" / "gates.xml")
+    case = next(iter(junit.iter("testcase")))
+    error = case.find("error")
+    assert error is not None
+    assert error.get("type") == "timeout"
+
+
+def test_report_paths_from_flags_and_config(repo: Path) -> None:
+    write_config(
+        repo,
+        """
+        version: 1
+        reports: {junit: out/j.xml, json: out/j.json}
+        gates:
+          a: {run: "true"}
+    """,
+    )
+    proc = run_cli(["run"], cwd=repo)
+    assert proc.returncode == 0
+    assert (repo / "out" / "j.xml").is_file()
+    assert (repo / "out" / "j.json").is_file()
+    proc = run_cli(["run", "--junit", "x.xml", "--json", "x.json"], cwd=repo)
+    assert proc.returncode == 0
+    assert parse_junit(repo / "x.xml").tag == "testsuites"
+    assert load_json(repo / "x.json")["verdict"] == "allowed"
+
+
+def test_unwritable_report_blocks(repo: Path) -> None:
+    (repo / "reports").write_text("a file where a directory should be")
+    write_config(repo, "version: 1\ngates:\n  a: {run: 'true'}\n")
+    proc = run_cli(["run"], cwd=repo)
+    assert proc.returncode == 1
+    assert "cannot write a report" in proc.stderr
+
+
+def test_unimplemented_or_crashing_gate_is_an_error_never_a_pass(repo: Path) -> None:
+    # a smoke gate whose glob matches nothing must not pass, whatever implements it
+    proc, report = run_gates(
+        repo,
+        """
+        version: 1
+        gates:
+          smoke: {kind: smoke, scripts: "nothing/*.sh"}
+    """,
+    )
+    assert proc.returncode == 1
+    assert gate_json(report, "smoke")["status"] == "error"
+
+
+@pytest.mark.parametrize(
+    "gates",
+    [
+        {"a": "true"},
+        {"a": "exit 1"},
+        {"a": "true", "b": "exit 1"},
+        {"a": "exit 3", "b": "exit 1"},
+    ],
+)
+def test_junit_agrees_with_exit_code(repo: Path, gates: dict[str, str]) -> None:
+    body = "version: 1\ngates:\n" + "".join(f"  {n}: {{run: '{c}'}}\n" for n, c in gates.items())
+    proc, _ = run_gates(repo, body)
+    junit = parse_junit(repo / "reports" / "gates.xml")
+    red = any(
+        c.find("failure") is not None or c.find("error") is not None for c in junit.iter("testcase")
+    )
+    assert red == (proc.returncode == 1)
+    assert proc.returncode in (0, 1)
+
+
+def test_sigint_exits_130_and_leaves_no_process(repo: Path) -> None:
+    write_config(
+        repo,
+        f"""
+        version: 1
+        gates:
+          one: {{run: "sleep 300 & echo $! > {repo}/one.pid; wait"}}
+          two: {{run: "echo $$ > {repo}/two.pid; sleep 300"}}
+          three: {{run: "true", needs: one}}
+    """,
+    )
+    env = {**os.environ, **GIT_IDENTITY}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mergegate", "run", "--jobs", "2"],
+        cwd=repo,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        text=True,
+    )
+    pids = [int(wait_for_file(repo / f"{n}.pid")) for n in ("one", "two")]
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, out + err
+    deadline = time.monotonic() + 5
+    while any(is_alive(p) for p in pids) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(is_alive(p) for p in pids)
+    report = load_json(repo / "reports" / "gates.json")
+    assert report["interrupted"] is True
+    assert report["verdict"] == "blocked"
+    assert gate_json(report, "one")["status"] == "error"
+    assert "interrupted" in gate_json(report, "one")["reason"]
+    assert gate_json(report, "three")["reason"] == "interrupted before it started"
+    junit = parse_junit(repo / "reports" / "gates.xml")
+    assert junit.get("errors") == "3"
+
+
+def test_sigterm_also_stops_the_run(repo: Path) -> None:
+    write_config(
+        repo,
+        f"""
+        version: 1
+        gates:
+          one: {{run: "echo $$ > {repo}/one.pid; sleep 300"}}
+    """,
+    )
+    env = {**os.environ, **GIT_IDENTITY}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mergegate", "run"],
+        cwd=repo,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        stdin=subprocess.DEVNULL,
+    )
+    pid = int(wait_for_file(repo / "one.pid"))
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=30) == 130
+    time.sleep(0.2)
+    assert not is_alive(pid)
