@@ -11,6 +11,7 @@ import pytest
 
 from mergegate import __version__
 from mergegate.errors import ConfigError, ConfigIssue, UsageError, error_boundary
+from mergegate.report.text import strip_ansi
 from tests.helpers import run_cli, write_config
 
 
@@ -124,3 +125,16 @@ def test_error_boundary_turns_a_bug_into_exit_3_with_a_redacted_crash_log(
     content = log.read_text()
     assert "RuntimeError" in content
     assert "crash-secret-value" not in content
+
+
+@pytest.mark.parametrize(
+    ("env", "coloured"),
+    [({}, False), ({"FORCE_COLOR": "1"}, True), ({"FORCE_COLOR": "1", "NO_COLOR": "1"}, False)],
+)
+def test_colour_policy_in_logs(repo: Path, env: dict[str, str], coloured: bool) -> None:
+    write_config(repo, "version: 1\ngates:\n  a: {run: 'exit 1'}\n")
+    proc = run_cli(["run"], cwd=repo, env=env)
+    assert proc.returncode == 1
+    assert ("\x1b[" in proc.stdout) == coloured
+    plain = strip_ansi(proc.stdout)
+    assert "→ a (command) started" in plain  # plain start lines, not a live display

@@ -43,7 +43,29 @@ def make_console(file: IO[str] | None = None) -> Console:
         width = int(columns)
     elif not (hasattr(stream, "isatty") and stream.isatty()):
         width = 120  # logs: wide enough for the table, narrow enough to read
-    return Console(file=stream, width=width, highlight=False, emoji=False, soft_wrap=False)
+    force_terminal = None
+    if os.environ.get("NO_COLOR") and not (hasattr(stream, "isatty") and stream.isatty()):
+        force_terminal = False  # NO_COLOR beats FORCE_COLOR: a plain log, no escapes at all
+    return Console(
+        file=stream,
+        width=width,
+        highlight=False,
+        emoji=False,
+        soft_wrap=False,
+        force_terminal=force_terminal,
+    )
+
+
+def live_display_wanted(console: Console) -> bool:
+    """Live only on a real interactive terminal; TTY_INTERACTIVE=0/1 decides when set.
+
+    FORCE_COLOR asks for colour, not animation: a CI log with colour stays line by line.
+    """
+    forced = os.environ.get("TTY_INTERACTIVE")
+    if forced in ("0", "1"):
+        return forced == "1"
+    isatty = getattr(console.file, "isatty", None)
+    return bool(isatty and isatty()) and console.is_interactive
 
 
 def _fmt_time(seconds: float) -> str:
@@ -78,7 +100,7 @@ class ConsoleReporter:
     def __init__(self, console: Console | None = None, *, show_tails: bool = True) -> None:
         self.console = console or make_console()
         self.show_tails = show_tails
-        self.live_mode = self.console.is_terminal and self.console.is_interactive
+        self.live_mode = live_display_wanted(self.console)
         self._running: dict[str, tuple[str, float]] = {}
         self._lock = threading.Lock()
         self._live: Live | None = None
