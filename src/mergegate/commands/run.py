@@ -126,12 +126,20 @@ def write_reports(
         renderers["summary"] = markdown.render
     for key, path in paths.items():
         write_atomic(path, renderers[key](run))
-        written.append(str(path))
+        written.append(_shown(path))
     step_summary = environ.get("GITHUB_STEP_SUMMARY")
     if step_summary:
         with open(step_summary, "a", encoding="utf-8") as fh:  # GitHub appends per step
             fh.write(renderers["summary"](run))
     return written
+
+
+def _shown(path: Path) -> str:
+    """A report path as the user would type it: relative when it is below the cwd."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
 
 
 def _report(
@@ -152,9 +160,20 @@ def _report(
     if environ.get("GITHUB_ACTIONS") == "true":
         from mergegate.report import github
 
-        sys.stdout.write(github.render(run))
+        sys.stdout.write(github.render(run, path_prefix=_repo_prefix(loaded.root)))
         sys.stdout.flush()
     return code
+
+
+def _repo_prefix(root: Path) -> str:
+    """gates.yaml's directory relative to the repository top (GitHub resolves file= there)."""
+    from mergegate.errors import GitError
+    from mergegate.git import git_text
+
+    try:
+        return git_text(root, "rev-parse", "--show-prefix")
+    except GitError:
+        return ""
 
 
 def _waves(plans: list[GatePlan]) -> list[list[str]]:
