@@ -1,0 +1,266 @@
+"""kind: semver — the version must rise by the level the API changes since base need (DESIGN §4).
+
+The version is read at base (``git show``) and in the working tree, never by
+running code. API changes come from ``api.paths`` (any changed file) and
+``api.python`` (griffe, loaded only when a Python source of the package
+changed). Each change's level is its kind's default, or the project's
+``policy``, shifted down one below 1.0.0. A lowered version always blocks.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from mergegate.config import SemverGate
+from mergegate.errors import GitError
+from mergegate.gates import GateContext, PlanContext, PlanInfo
+from mergegate.git import Base, candidate_files
+from mergegate.globs import filter_paths
+from mergegate.results import Annotation, JSONValue, Outcome
+from mergegate.semver.api import ApiChange, ApiError, PythonPackage, path_changes
+from mergegate.semver.kinds import CHANGE_KINDS, Judged, Level, judge
+from mergegate.semver.versions import (
+    Bump,
+    VersionError,
+    VersionSource,
+    bump_between,
+    parse,
+    read_at_ref,
+    read_in_tree,
+    scheme_for,
+    source_of,
+)
+
+REASON_ITEMS = 3
+MAX_DETAILS = 500
+MAX_ANNOTATIONS = 50
+
+
+@dataclass(frozen=True)
+class Judgement:
+    change: ApiChange
+    judged: Judged
+
+    @property
+    def level(self) -> Level:
+        return self.judged.level
+
+    def to_dict(self) -> dict[str, JSONValue]:
+        return {
+            "kind": self.change.kind,
+            "subject": self.change.subject,
+            "message": self.change.message,
+            "file": self.change.file,
+            "line": self.change.line,
+            "needs": self.level.label if self.level else "ignored",
+            "rule": self.judged.rule,
+        }
+
+
+def run(ctx: GateContext[SemverGate]) -> Outcome:
+    try:
+        return _decide(ctx)
+    except GitError as exc:
+        return Outcome.error(str(exc))
+    except (VersionError, ApiError) as exc:
+        return Outcome.error(str(exc))
+
+
+def _decide(ctx: GateContext[SemverGate]) -> Outcome:
+    gate = ctx.gate
+    unknown = policy_problems(gate)
+    if unknown:
+        return Outcome.error("; ".join(unknown))
+    base = ctx.base.get()
+    bump = _bump(ctx, base)
+    if bump.lowered:
+        return Outcome.failed(
+            f"version lowered: {bump.base.text} → {bump.head.text}; a version never goes "
+            f"down: set it to {bump.base.text} or higher",
+            details=_details(base, bump, [], Level.NONE, fast_path=True),
+        )
+    changed = ctx.base.changed_files()
+    missing = _unmatched_api_paths(ctx, changed)
+    if missing:
+        return Outcome.error(
+            f"api.paths {', '.join(repr(g) for g in missing)} match no file; fix the glob "
+            "(an API path that matches nothing can never require a bump)"
+        )
+    changes = path_changes(changed, gate.api.paths)
+    fast_path = True
+    if gate.api.python:
+        package = PythonPackage(gate.api.python)
+        touched = package.touched_by(changed)
+        if touched:
+            fast_path = False
+            from mergegate.semver.api import python_changes
+
+            changes.extend(python_changes(ctx.root, base.sha, package, touched))
+    if ctx.cancel.is_set():
+        return Outcome.error("cancelled before the API comparison finished")
+    judged = _judge_all(gate, changes, below_one=bump.base.below_one)
+    return _verdict(base, bump, judged, fast_path=fast_path)
+
+
+def policy_problems(gate: SemverGate) -> list[str]:
+    """Policy keys that name no change kind: a typo would silently keep the default level."""
+    problems = []
+    for key in gate.policy:
+        if key in CHANGE_KINDS:
+            continue
+        close = difflib.get_close_matches(key, list(CHANGE_KINDS), n=1)
+        hint = f"did you mean {close[0]}?" if close else f"kinds: {', '.join(CHANGE_KINDS)}"
+        problems.append(f"policy: unknown change kind {key!r} ({hint})")
+    return problems
+
+
+def _bump(ctx: GateContext[SemverGate], base: Base) -> Bump:
+    source = source_of(ctx.gate.version)
+    where = f"base {base.ref} ({base.sha[:10]})"
+    base_text = read_at_ref(ctx.root, base.sha, source, where)
+    head_text = read_in_tree(ctx.root, source)
+    scheme = scheme_for(source, base_text, head_text)
+    return bump_between(
+        parse(base_text, scheme, f"{source.file} at {where}"),
+        parse(head_text, scheme, f"{source.file} in the working tree"),
+    )
+
+
+def _unmatched_api_paths(ctx: GateContext[SemverGate], changed: Sequence[str]) -> list[str]:
+    globs = ctx.gate.api.paths
+    if not globs:
+        return []
+    universe = sorted(set(candidate_files(ctx.root)) | set(changed))
+    return [g for g in globs if not filter_paths(universe, [g])]
+
+
+def _judge_all(
+    gate: SemverGate, changes: Sequence[ApiChange], *, below_one: bool
+) -> list[Judgement]:
+    paths_level = Level.named(gate.api.level)
+    out = [
+        Judgement(
+            c, judge(c.kind, policy=gate.policy, paths_level=paths_level, below_one=below_one)
+        )
+        for c in changes
+    ]
+    return sorted(out, key=lambda j: (-j.level, j.change.kind, j.change.subject))
+
+
+def _verdict(base: Base, bump: Bump, judged: list[Judgement], *, fast_path: bool) -> Outcome:
+    needs = max((j.level for j in judged), default=Level.NONE)
+    details = _details(base, bump, judged, needs, fast_path=fast_path)
+    shift = " (below 1.0.0 each level shifts down one)" if bump.base.below_one and judged else ""
+    counted = [j for j in judged if j.level]
+    if not counted:
+        what = (
+            "no API change" if not judged else f"{len(judged)} API change(s), all ignored by policy"
+        )
+        return Outcome.passed(
+            f"{what} since {base.ref}; version {bump.describe()}", details=details
+        )
+    if bump.level >= needs:
+        return Outcome.passed(
+            f"{bump.describe()} covers {len(counted)} API change(s) needing {needs.label}{shift}",
+            details=details,
+        )
+    short = [j for j in counted if j.level > bump.level]
+    listed = ", ".join(j.change.located() for j in short[:REASON_ITEMS])
+    more = f" … and {len(short) - REASON_ITEMS} more" if len(short) > REASON_ITEMS else ""
+    return Outcome.failed(
+        f"{bump.describe()}; needs {needs.label}{shift}: {listed}{more}",
+        details=details,
+        annotations=_annotations(short, bump, needs),
+    )
+
+
+def _annotations(short: Sequence[Judgement], bump: Bump, needs: Level) -> tuple[Annotation, ...]:
+    notes = [
+        Annotation(
+            f"{j.change.message}: needs a {j.level.label} bump, but the version went "
+            f"{bump.describe()} (bump it to at least the {needs.label} level)",
+            path=j.change.file,
+            line=j.change.line,
+        )
+        for j in short[:MAX_ANNOTATIONS]
+    ]
+    return tuple(notes)
+
+
+def _details(
+    base: Base, bump: Bump, judged: Sequence[Judgement], needs: Level, *, fast_path: bool
+) -> dict[str, JSONValue]:
+    return {
+        "base": {"ref": base.ref, "sha": base.sha, "source": base.source},
+        "version": {
+            "base": bump.base.text,
+            "head": bump.head.text,
+            "scheme": bump.base.scheme,
+            "bump": "lowered" if bump.lowered else bump.level.label,
+        },
+        "needs": needs.label,
+        "below_one": bump.base.below_one,
+        "griffe": not fast_path,
+        "change_count": len(judged),
+        "changes": [j.to_dict() for j in judged[:MAX_DETAILS]],
+    }
+
+
+# -- dry run ------------------------------------------------------------------------
+
+
+def plan(ctx: PlanContext[SemverGate]) -> PlanInfo:
+    gate = ctx.gate
+    lines: list[str] = []
+    problems: list[str] = policy_problems(gate)
+    source = _plan_source(gate, problems)
+    if source is not None:
+        try:
+            lines.append(f"version: {source.describe()} = {read_in_tree(ctx.root, source)}")
+        except VersionError as exc:
+            problems.append(str(exc))
+    try:
+        base = ctx.base.get()
+        lines.append(f"base: {base.ref} ({base.sha[:10]}, from {base.source})")
+        if source is not None:
+            where = f"base {base.ref}"
+            lines.append(f"version at base: {read_at_ref(ctx.root, base.sha, source, where)}")
+    except (GitError, VersionError) as exc:
+        problems.append(str(exc))
+    lines.extend(_plan_api(ctx, problems))
+    return PlanInfo(lines=lines, problems=problems)
+
+
+def _plan_source(gate: SemverGate, problems: list[str]) -> VersionSource | None:
+    try:
+        return source_of(gate.version)
+    except VersionError as exc:
+        problems.append(str(exc))
+        return None
+
+
+def _plan_api(ctx: PlanContext[SemverGate], problems: list[str]) -> list[str]:
+    api = ctx.gate.api
+    lines = []
+    if api.python:
+        lines.append(f"api.python: {api.python} (griffe, only when its Python sources changed)")
+        if not (ctx.root / api.python).exists():
+            problems.append(f"api.python: {api.python} does not exist")
+    if api.paths:
+        lines.append(f"api.paths: {', '.join(api.paths)} (any change needs {api.level})")
+        try:
+            files = candidate_files(ctx.root)
+        except GitError as exc:
+            problems.append(str(exc))
+            return lines
+        problems.extend(
+            f"api.paths glob {g!r} matches no file"
+            for g in api.paths
+            if not filter_paths(files, [g])
+        )
+    if ctx.gate.policy:
+        rules = ", ".join(f"{k}: {v}" for k, v in sorted(ctx.gate.policy.items()))
+        lines.append(f"policy: {rules}")
+    return lines

@@ -1,0 +1,487 @@
+"""API changes between the base and the working tree.
+
+- ``path_changes``: every changed file under ``api.paths`` is one change.
+- ``python_changes``: griffe loads the package twice — at base from a ``git
+  archive`` of that subtree unpacked into a temp dir, and from the working
+  tree — by parsing only (inspection off: nothing is imported or run).
+  ``griffe.find_breaking_changes`` gives the breaking changes; a diff of the two
+  public surfaces gives what griffe does not report: additions (objects and
+  optional parameters) and names dropped from ``__all__``.
+
+griffe is imported inside ``python_changes`` only: the fast path never pays for it.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import tarfile
+import tempfile
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING, Any
+
+from mergegate.git import git_bytes, git_text, show_file
+from mergegate.globs import filter_paths
+
+if TYPE_CHECKING:
+    from griffe import Alias, Breakage, Object
+
+PY_SUFFIXES = (".py", ".pyi")
+_VALUE_WIDTH = 60
+
+
+class ApiError(Exception):
+    """The API could not be loaded or compared; the message says what failed."""
+
+
+@dataclass(frozen=True)
+class ApiChange:
+    kind: str  # a key of kinds.CHANGE_KINDS
+    subject: str  # dotted object path, or a file for api.paths
+    message: str  # "removed mypkg.client.Client.close"
+    file: str | None = None  # relative to the project root
+    line: int | None = None
+
+    def located(self) -> str:
+        if not self.file or (self.file == self.subject and not self.line):
+            return self.message
+        return f"{self.message} ({self.file}{f':{self.line}' if self.line else ''})"
+
+
+# -- api.paths ----------------------------------------------------------------------
+
+
+def path_changes(changed: Iterable[str], globs: Sequence[str]) -> list[ApiChange]:
+    return [
+        ApiChange("file-changed", path, f"changed {path}", path)
+        for path in filter_paths(changed, globs)
+    ]
+
+
+# -- api.python ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PythonPackage:
+    """``api.python`` split into what griffe needs: a search directory and a module name."""
+
+    path: str  # as configured: src/mypkg or src/mymod.py
+
+    @property
+    def pure(self) -> PurePosixPath:
+        return PurePosixPath(self.path)
+
+    @property
+    def name(self) -> str:
+        return self.pure.stem if self.is_module_file else self.pure.name
+
+    @property
+    def is_module_file(self) -> bool:
+        return self.pure.suffix == ".py"
+
+    @property
+    def parent(self) -> str:
+        parent = str(self.pure.parent)
+        return "" if parent == "." else parent
+
+    def touched_by(self, changed: Iterable[str]) -> list[str]:
+        """Changed Python sources of the package (anything else cannot change its API)."""
+        if self.is_module_file:
+            return [p for p in changed if p == self.path]
+        prefix = self.path.rstrip("/") + "/"
+        return [p for p in changed if p.startswith(prefix) and p.endswith(PY_SUFFIXES)]
+
+    def rel_file(self, filepath: Path, search_root: Path) -> str | None:
+        """A loaded file's path relative to the project root, whichever tree it came from."""
+        try:
+            rel = filepath.resolve().relative_to(search_root.resolve())
+        except ValueError:
+            return None
+        return str(PurePosixPath(self.parent, *rel.parts)) if self.parent else rel.as_posix()
+
+
+def python_changes(
+    root: Path, base_sha: str, package: PythonPackage, touched: Sequence[str] = ()
+) -> list[ApiChange]:
+    """Breaking changes, additions and ``__all__`` removals between base and the working tree."""
+    import griffe
+
+    logging.getLogger("griffe").setLevel(logging.CRITICAL)  # failures are reported by us
+    head_search = root / package.parent
+    if not (root / package.path).exists():
+        raise ApiError(
+            f"api.python: {package.path} does not exist in the working tree; "
+            "fix the path in gates.yaml (a package directory or a .py module)"
+        )
+    with tempfile.TemporaryDirectory(prefix="mergegate-semver-") as tmp:
+        base_search = Path(tmp)
+        new = _load(griffe, head_search, package, "the working tree")
+        _check_loaded(root, new, package, touched)
+        if not _export_base(root, base_sha, package, base_search):
+            return [
+                ApiChange(
+                    "added",
+                    package.name,
+                    f"added package {package.name} (new since base)",
+                    package.path,
+                )
+            ]
+        old = _load(griffe, base_search, package, "base")
+        return _compare(griffe, old, new, package, base_search, head_search)
+
+
+def _export_base(root: Path, sha: str, package: PythonPackage, dest: Path) -> bool:
+    """Unpack the package as it is at ``sha`` into dest; False when it does not exist there."""
+    if package.is_module_file:
+        data = show_file(root, sha, package.path)
+        if data is None:
+            return False
+        (dest / package.pure.name).write_bytes(data)
+        return True
+    prefix = git_text(root, "rev-parse", "--show-prefix")
+    spec = f"{sha}:{prefix}{package.path.rstrip('/')}"
+    kind = git_bytes(root, "cat-file", "-t", spec, ok_codes=(0, 1, 128)).decode().strip()
+    if kind != "tree":
+        return False
+    tar_bytes = git_bytes(root, "archive", "--format=tar", spec)
+    target = dest / package.name
+    target.mkdir()
+    with tarfile.open(fileobj=io.BytesIO(tar_bytes)) as tar:
+        tar.extractall(target, filter="data")
+    return True
+
+
+def _load(griffe: Any, search: Path, package: PythonPackage, where: str) -> Object:
+    loader = griffe.GriffeLoader(
+        search_paths=[str(search)], allow_inspection=False, store_source=False
+    )
+    try:
+        module = loader.load(package.name, try_relative_path=False)
+    except Exception as exc:
+        raise ApiError(
+            f"griffe could not load {package.path} at {where}: {type(exc).__name__}: {exc}"
+        ) from None
+    filepath = module.filepath[0] if isinstance(module.filepath, list) else module.filepath
+    if package.rel_file(Path(filepath), search) is None:
+        raise ApiError(f"{package.path} at {where} resolved outside the package ({filepath})")
+    result: Object = module
+    return result
+
+
+def _check_loaded(
+    root: Path, module: Object, package: PythonPackage, touched: Sequence[str]
+) -> None:
+    """griffe skips a module it cannot parse; a changed one skipped would read as removed."""
+    for rel in touched:
+        if (
+            not rel.endswith(".py")
+            or not (root / rel).is_file()
+            or _is_loaded(module, package, rel)
+        ):
+            continue
+        import ast
+
+        try:
+            ast.parse((root / rel).read_bytes(), rel)
+        except SyntaxError as exc:
+            raise ApiError(
+                f"{rel}:{exc.lineno or 0}: {exc.msg}: the module does not parse, so its API "
+                "cannot be compared; fix the syntax error"
+            ) from None
+        except ValueError as exc:  # NUL bytes, undecodable source
+            raise ApiError(f"{rel}: cannot be parsed ({exc})") from None
+
+
+def _is_loaded(module: Object, package: PythonPackage, rel: str) -> bool:
+    if package.is_module_file:
+        return True
+    parts = PurePosixPath(rel).relative_to(package.path).with_suffix("").parts
+    current: Any = module
+    for part in parts:
+        if part == "__init__":
+            break
+        current = current.members.get(part)
+        if current is None or current.is_alias or not current.is_module:
+            return False
+    return True
+
+
+# -- comparing ----------------------------------------------------------------------
+
+
+def _compare(
+    griffe: Any,
+    old: Object,
+    new: Object,
+    package: PythonPackage,
+    base_search: Path,
+    head_search: Path,
+) -> list[ApiChange]:
+    changes: list[ApiChange] = []
+    removed: set[str] = set()
+    for breakage in griffe.find_breaking_changes(old, new):
+        change = _from_breakage(breakage, package, base_search, head_search)
+        if change.kind == "object-removed":
+            removed.add(change.subject)
+        changes.append(change)
+    old_surface = Surface.of(old, lambda o: _locate(o, package, base_search))
+    new_surface = Surface.of(new, lambda o: _locate(o, package, head_search))
+    changes.extend(surface_changes(old_surface, new_surface, removed))
+    return changes
+
+
+def _locate(
+    obj: Object | Alias, package: PythonPackage, search: Path
+) -> tuple[str | None, int | None]:
+    holder: Any = obj.parent if obj.is_alias else obj
+    line = getattr(obj, "alias_lineno", None) if obj.is_alias else obj.lineno
+    try:
+        filepath = holder.filepath if holder is not None else None
+    except Exception:
+        return None, None
+    if isinstance(filepath, list):
+        filepath = filepath[0] if filepath else None
+    if filepath is None:
+        return None, None
+    return package.rel_file(Path(filepath), search), line
+
+
+def _short(value: object) -> str:
+    text = str(value)
+    return text if len(text) <= _VALUE_WIDTH else text[: _VALUE_WIDTH - 1] + "…"
+
+
+def _param(value: object) -> str:
+    return str(getattr(value, "name", value))
+
+
+def _from_breakage(
+    breakage: Breakage, package: PythonPackage, base_search: Path, head_search: Path
+) -> ApiChange:
+    from mergegate.semver.kinds import griffe_kind
+
+    kind = griffe_kind(breakage.kind.name)
+    obj = breakage.obj
+    path = obj.path
+    old, new = breakage.old_value, breakage.new_value
+    search = base_search if kind == "object-removed" else head_search
+    file, line = _locate(obj, package, search)
+    message = _MESSAGES.get(kind, lambda p, o, n, d: f"{p}: {breakage.kind.value}")(
+        path, old, new, breakage.details
+    )
+    return ApiChange(kind, path, message, file, line)
+
+
+def _kind_value(value: object) -> str:
+    return str(getattr(value, "value", value))
+
+
+_MESSAGES: Mapping[str, Any] = {
+    "object-removed": lambda p, o, n, d: f"removed {p}",
+    "object-changed-kind": lambda p, o, n, d: (
+        f"changed {p} from {_kind_value(o)} to {_kind_value(n)}"
+    ),
+    "parameter-removed": lambda p, o, n, d: f"removed parameter {_param(o)} of {p}",
+    "parameter-moved": lambda p, o, n, d: f"moved parameter {_param(o)} of {p} ({d})",
+    "parameter-changed-kind": lambda p, o, n, d: (
+        f"changed parameter {_param(o)} of {p} from {_kind_value(o.kind)} to {_kind_value(n.kind)}"
+    ),
+    "parameter-default-changed": lambda p, o, n, d: (
+        f"changed default of {_param(o)} in {p}: {_short(o.default)} → {_short(n.default)}"
+    ),
+    "parameter-now-required": lambda p, o, n, d: (
+        f"removed the default of {_param(o)} in {p} (now required)"
+    ),
+    "parameter-added-required": lambda p, o, n, d: f"added required parameter {_param(n)} to {p}",
+    "return-type-changed": lambda p, o, n, d: (
+        f"changed return type of {p}: {_short(o)} → {_short(n)}"
+    ),
+    "attribute-type-changed": lambda p, o, n, d: f"changed type of {p}: {_short(o)} → {_short(n)}",
+    "attribute-value-changed": lambda p, o, n, d: (
+        f"changed value of {p}: {_short(o)} → {_short(n)}"
+    ),
+    "base-class-removed": lambda p, o, n, d: f"removed a base class of {p}",
+}
+
+
+# -- public surface -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Entry:
+    canonical: str  # where the object is defined (an alias's target)
+    kind: str
+    file: str | None
+    line: int | None
+    optional_params: frozenset[str] = frozenset()
+    params: frozenset[str] = frozenset()
+
+
+@dataclass
+class Surface:
+    """Every public path of a package, and each module's ``__all__``."""
+
+    top: str
+    entries: dict[str, Entry] = field(default_factory=dict)
+    exports: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    exports_at: dict[str, tuple[str | None, int | None]] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, module: Object, locate: Any) -> Surface:
+        surface = cls(module.path)
+        surface._walk(module, module.path, locate, frozenset({module.path}))
+        return surface
+
+    def _walk(self, obj: Object, path: str, locate: Any, ancestors: frozenset[str]) -> None:
+        if obj.is_module:
+            self._record_exports(obj, path, locate)
+        for name, member in _members(obj).items():
+            if (obj.is_module and name == "__all__") or not _is_public(member):
+                continue
+            child = f"{path}.{name}"
+            target = _target(member)
+            entry = _entry(member, target, child, locate)
+            self.entries[child] = entry
+            if target is None or entry.canonical in ancestors:
+                continue
+            if target.is_class or (target.is_module and not member.is_alias):
+                self._walk(target, child, locate, ancestors | {entry.canonical})
+
+    def _record_exports(self, module: Object, path: str, locate: Any) -> None:
+        exports = module.exports
+        if exports is None:
+            return
+        self.exports[path] = tuple(str(getattr(e, "name", e)) for e in exports)
+        holder = module.members.get("__all__")
+        self.exports_at[path] = locate(holder) if holder is not None else locate(module)
+
+
+def _members(obj: Object) -> Mapping[str, Object | Alias]:
+    if obj.is_class:
+        try:
+            members: Mapping[str, Object | Alias] = obj.all_members
+        except Exception:
+            members = obj.members
+        return members
+    return obj.members
+
+
+def _is_public(member: Object | Alias) -> bool:
+    try:
+        return bool(member.is_public)
+    except Exception:
+        return False
+
+
+def _target(member: Object | Alias) -> Object | None:
+    if not member.is_alias:
+        return member  # type: ignore[return-value]
+    try:
+        target = member.final_target  # type: ignore[union-attr]
+    except Exception:
+        return None
+    return target
+
+
+def _entry(member: Object | Alias, target: Object | None, path: str, locate: Any) -> Entry:
+    if target is None:
+        file, line = locate(member)
+        return Entry(str(getattr(member, "target_path", path)), "alias", file, line)
+    file, line = locate(target if not member.is_alias else member)
+    try:
+        canonical = target.canonical_path
+    except Exception:
+        canonical = path
+    params: frozenset[str] = frozenset()
+    optional: frozenset[str] = frozenset()
+    if target.is_function:
+        parameters = list(target.parameters)  # type: ignore[attr-defined]
+        params = frozenset(p.name for p in parameters)
+        optional = frozenset(p.name for p in parameters if not p.required)
+    return Entry(canonical, str(target.kind.value), file, line, optional, params)
+
+
+def surface_changes(old: Surface, new: Surface, removed: set[str]) -> list[ApiChange]:
+    """Additions (objects, optional parameters) and ``__all__`` removals griffe does not report."""
+    return [
+        *_additions(old, new),
+        *_parameter_additions(old, new),
+        *_export_removals(old, new, removed),
+    ]
+
+
+def _additions(old: Surface, new: Surface) -> list[ApiChange]:
+    added: dict[str, tuple[str, Entry]] = {}
+    for path, entry in new.entries.items():
+        if path in old.entries:
+            continue
+        best = added.get(entry.canonical)
+        if best is None or _preferred(path, entry) < _preferred(best[0], entry):
+            added[entry.canonical] = (path, entry)
+    paths = {path for path, _ in added.values()}
+    changes = []
+    for path, entry in sorted(added.values(), key=lambda item: item[0]):
+        if _has_added_parent(path, paths, new.top):
+            continue  # a new class brings its methods: the class is the addition
+        changes.append(ApiChange("added", path, f"added {path}", entry.file, entry.line))
+    return changes
+
+
+def _preferred(path: str, entry: Entry) -> tuple[bool, int, str]:
+    """Name an object where it is defined when that is public, else by its shortest path."""
+    return (path != entry.canonical, len(path), path)
+
+
+def _has_added_parent(path: str, added: set[str], top: str) -> bool:
+    parent = path.rpartition(".")[0]
+    while parent and parent != top:
+        if parent in added:
+            return True
+        parent = parent.rpartition(".")[0]
+    return False
+
+
+def _parameter_additions(old: Surface, new: Surface) -> list[ApiChange]:
+    seen: set[tuple[str, str]] = set()
+    changes = []
+    for path, entry in new.entries.items():
+        before = old.entries.get(path)
+        if before is None or entry.kind != "function" or before.kind != "function":
+            continue
+        for name in sorted(entry.optional_params - before.params):
+            if (entry.canonical, name) in seen:
+                continue
+            seen.add((entry.canonical, name))
+            changes.append(
+                ApiChange(
+                    "parameter-added",
+                    f"{path}({name})",
+                    f"added parameter {name} to {path}",
+                    entry.file,
+                    entry.line,
+                )
+            )
+    return changes
+
+
+def _export_removals(old: Surface, new: Surface, removed: set[str]) -> list[ApiChange]:
+    changes = []
+    for module, names in old.exports.items():
+        if module != new.top and module not in new.entries:
+            continue  # the module itself went: griffe reports that
+        now = new.exports.get(module)
+        file, line = new.exports_at.get(module, (None, None))
+        for name in names:
+            path = f"{module}.{name}"
+            if path in removed or (now is not None and name in now):
+                continue
+            if now is None and path in new.entries:
+                continue  # __all__ was deleted, the name is still public
+            changes.append(
+                ApiChange(
+                    "export-removed", path, f"removed {path} from {module}.__all__", file, line
+                )
+            )
+    return changes
