@@ -1,0 +1,360 @@
+"""kind: forbid — no file matching ``paths`` may match a forbidden pattern.
+
+Files are those git tracks plus untracked, non-ignored ones (or, with
+``changed_only``, those changed since base), filtered by ``paths`` and
+``exclude``. Binary files (a NUL byte in the first 8 KiB) are skipped, files
+are read in blocks of whole lines (a huge file costs bounded memory), and
+symlinks and special files are never opened. A finding names file:line:column
+and the pattern, never the matched text: at most a masked preview (``AKIA***``).
+
+The config file itself is not checked against the named ``patterns`` (it
+spells them out), only against the built-in sets.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import re
+import stat
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO
+
+from mergegate.config import ForbidGate
+from mergegate.errors import GitError
+from mergegate.forbid_patterns import builtin_patterns
+from mergegate.gates import GateContext, PlanContext, PlanInfo
+from mergegate.git import candidate_files
+from mergegate.globs import filter_paths
+from mergegate.results import Annotation, JSONValue, Outcome, Status
+
+SNIFF_BYTES = 8 * 1024
+BLOCK_BYTES = 1024 * 1024
+OVERLAP_BYTES = 4 * 1024  # a line longer than a block is cut with this much overlap
+MAX_KEPT = 1000
+MAX_DETAILS = 200
+MAX_ANNOTATIONS = 50
+_NO_PREFILTER = re.compile(r"\\[AZz]")
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    line: re.Pattern[str]  # matched against one line at a time
+    block: re.Pattern[str] | None  # the same over many lines: a fast "any hit here?" test
+    builtin: bool
+
+
+@dataclass(frozen=True)
+class Finding:
+    path: str
+    line: int
+    col: int
+    pattern: str
+    preview: str
+
+    @property
+    def where(self) -> str:
+        return f"{self.path}:{self.line}:{self.col}"
+
+    def to_dict(self) -> dict[str, JSONValue]:
+        return {
+            "path": self.path,
+            "line": self.line,
+            "col": self.col,
+            "pattern": self.pattern,
+            "preview": self.preview,
+        }
+
+
+@dataclass
+class Scan:
+    """What one gate run saw; findings beyond MAX_KEPT are counted, not kept."""
+
+    files: int = 0
+    binary: int = 0
+    skipped: list[str] = field(default_factory=list)  # symlinks, special files, vanished
+    unreadable: list[str] = field(default_factory=list)
+    counts: Counter[str] = field(default_factory=Counter)
+    findings: list[Finding] = field(default_factory=list)
+    files_with_findings: set[str] = field(default_factory=set)
+
+    def add(self, finding: Finding) -> None:
+        self.counts[finding.pattern] += 1
+        self.files_with_findings.add(finding.path)
+        if len(self.findings) < MAX_KEPT:
+            self.findings.append(finding)
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+
+class RuleError(Exception):
+    """A pattern cannot be used (does not compile, matches the empty string)."""
+
+
+# -- rules --------------------------------------------------------------------------
+
+
+def compile_rules(gate: ForbidGate) -> list[Rule]:
+    rules = [_rule(name, src, builtin=True) for name, src in builtin_patterns(gate.builtin).items()]
+    rules += [_rule(name, src, builtin=False) for name, src in gate.patterns.items()]
+    return rules
+
+
+def _rule(name: str, source: str, *, builtin: bool) -> Rule:
+    try:
+        line = re.compile(source)
+        block = None if _NO_PREFILTER.search(source) else re.compile(source, re.MULTILINE)
+    except re.error as exc:
+        raise RuleError(f"pattern {name!r} is not a valid regular expression: {exc}") from None
+    if line.search("") is not None:
+        raise RuleError(
+            f"pattern {name!r} matches the empty string, so it would flag every line; "
+            "make it require at least one character"
+        )
+    return Rule(name, line, block, builtin)
+
+
+def preview(matched: str) -> str:
+    """A few leading characters and ``***``: enough to find it, never the secret."""
+    keep = min(4, len(matched) // 2)
+    return matched[:keep] + "***"
+
+
+# -- files --------------------------------------------------------------------------
+
+
+def select_files(ctx: GateContext[ForbidGate] | PlanContext[ForbidGate]) -> tuple[list[str], str]:
+    """The files to scan and a description of the selection; GitError if git cannot tell."""
+    gate = ctx.gate
+    matched = filter_paths(candidate_files(ctx.root), gate.paths, gate.exclude)
+    if not matched:
+        excluded = f" (after exclude {', '.join(gate.exclude)})" if gate.exclude else ""
+        raise _Empty(f"paths {', '.join(gate.paths)} match no file{excluded}; fix the globs")
+    if not gate.changed_only:
+        return matched, f"{len(matched)} file(s)"
+    changed = set(ctx.base.changed_files())
+    chosen = [p for p in matched if p in changed]
+    return chosen, f"{len(chosen)} changed file(s) since {ctx.base.get().ref}"
+
+
+class _Empty(Exception):
+    """The globs select nothing: the gate would check nothing (fail closed)."""
+
+
+def _open_regular(root: Path, real_root: str, rel: str) -> BinaryIO | None:
+    """Open a regular file inside the tree; None for symlinks, special or vanished files."""
+    path = root / rel
+    try:
+        if not stat.S_ISREG(os.lstat(path).st_mode):
+            return None
+        if os.path.commonpath([real_root, os.path.realpath(path.parent)]) != real_root:
+            return None  # a directory on the way is a symlink out of the tree
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except (FileNotFoundError, NotADirectoryError):
+        return None  # deleted since git listed it
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return None  # the last component became a symlink
+        raise
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        return None
+    return os.fdopen(fd, "rb")
+
+
+# -- scanning -----------------------------------------------------------------------
+
+
+def _cut(data: bytes, at: int) -> int:
+    """Move a cut point back so it does not split a UTF-8 character."""
+    while at > 0 and data[at] & 0xC0 == 0x80:
+        at -= 1
+    return at
+
+
+def blocks(fh: BinaryIO, head: bytes) -> Iterator[tuple[str, int, int]]:
+    """(text, first line number, column offset of the text on that line), bounded in size."""
+    line, col, pending = 1, 0, head
+    while True:
+        chunk = fh.read(BLOCK_BYTES)
+        data = pending + chunk
+        if not chunk:
+            if data:
+                yield data.decode("utf-8", "replace"), line, col
+            return
+        newline = data.rfind(b"\n")
+        if newline >= 0:
+            yield data[: newline + 1].decode("utf-8", "replace"), line, col
+            line += data.count(b"\n", 0, newline + 1)
+            col, pending = 0, data[newline + 1 :]
+        elif len(data) > BLOCK_BYTES:  # one very long line: scan it in overlapping pieces
+            # scan it all, then go on from OVERLAP bytes before the end: a key cut here
+            # is whole in the next piece (findings seen twice are dropped by the caller)
+            yield data.decode("utf-8", "replace"), line, col
+            cut = _cut(data, len(data) - OVERLAP_BYTES)
+            col, pending = col + len(data[:cut].decode("utf-8", "replace")), data[cut:]
+        else:
+            pending = data
+
+
+def scan_text(text: str, first_line: int, col0: int, rules: Sequence[Rule]) -> Iterator[Finding]:
+    """Findings in a block of whole lines (path left empty: the caller fills it in)."""
+    lines: list[str] | None = None
+    for rule in rules:
+        if rule.block is not None and rule.block.search(text) is None:
+            continue
+        lines = text.split("\n") if lines is None else lines
+        for index, raw in enumerate(lines):
+            content = raw[:-1] if raw.endswith("\r") else raw
+            offset = col0 if index == 0 else 0
+            for match in rule.line.finditer(content):
+                if match.end() > match.start():
+                    yield Finding(
+                        "",
+                        first_line + index,
+                        offset + match.start() + 1,
+                        rule.name,
+                        preview(match.group()),
+                    )
+
+
+def scan_file(fh: BinaryIO, path: str, rules: Sequence[Rule], scan: Scan) -> None:
+    head = fh.read(SNIFF_BYTES)
+    if b"\0" in head:
+        scan.binary += 1
+        return
+    scan.files += 1
+    seen: set[tuple[str, int, int]] = set()  # overlapping pieces of a long line
+    for text, line, col in blocks(fh, head):
+        for finding in scan_text(text, line, col, rules):
+            key = (finding.pattern, finding.line, finding.col)
+            if key not in seen:
+                seen.add(key)
+                scan.add(Finding(path, finding.line, finding.col, finding.pattern, finding.preview))
+
+
+def _scan_all(ctx: GateContext[ForbidGate], files: Sequence[str], rules: Sequence[Rule]) -> Scan:
+    scan = Scan()
+    real_root = os.path.realpath(ctx.root)
+    config_rel = _config_rel(ctx)
+    builtin_only = [r for r in rules if r.builtin]
+    for rel in files:
+        if ctx.cancel.is_set() or ctx.remaining <= 0:
+            break
+        try:
+            fh = _open_regular(ctx.root, real_root, rel)
+            if fh is None:
+                scan.skipped.append(rel)
+                continue
+            with fh:
+                scan_file(fh, rel, builtin_only if rel == config_rel else rules, scan)
+        except OSError as exc:
+            scan.unreadable.append(f"{rel} ({exc.strerror or exc})")
+    return scan
+
+
+def _config_rel(ctx: GateContext[ForbidGate] | PlanContext[ForbidGate]) -> str | None:
+    try:
+        return Path(ctx.loaded.path).resolve().relative_to(ctx.root.resolve()).as_posix()
+    except ValueError:
+        return None
+
+
+# -- the gate -----------------------------------------------------------------------
+
+
+def run(ctx: GateContext[ForbidGate]) -> Outcome:
+    try:
+        rules = compile_rules(ctx.gate)
+        files, selection = select_files(ctx)
+    except (RuleError, _Empty, GitError) as exc:
+        return Outcome.error(str(exc))
+    scan = _scan_all(ctx, files, rules)
+    done = scan.files + scan.binary + len(scan.skipped) + len(scan.unreadable)
+    if ctx.cancel.is_set():
+        return Outcome.error(f"cancelled after {done} of {len(files)} file(s)")
+    if done < len(files):
+        return Outcome(Status.TIMEOUT, f"timed out after {done} of {len(files)} file(s)")
+    return _verdict(scan, selection, rules)
+
+
+def _verdict(scan: Scan, selection: str, rules: Sequence[Rule]) -> Outcome:
+    details = _details(scan, selection, rules)
+    if scan.unreadable:
+        listed = ", ".join(scan.unreadable[:3])
+        more = f" … and {len(scan.unreadable) - 3} more" if len(scan.unreadable) > 3 else ""
+        return Outcome.error(
+            f"cannot read {listed}{more}: fix the permissions or add it to `exclude`",
+            details=details,
+        )
+    if not scan.total:
+        skipped = f"; {scan.binary} binary skipped" if scan.binary else ""
+        return Outcome.passed(
+            f"no forbidden pattern in {scan.files} of {selection}{skipped}", details=details
+        )
+    per_pattern = ", ".join(f"{name} ×{n}" for name, n in scan.counts.most_common())
+    first = scan.findings[0]
+    return Outcome.failed(
+        f"{scan.total} finding(s) in {len(scan.files_with_findings)} file(s): {per_pattern}; "
+        f"first at {first.where} ({first.pattern})",
+        details=details,
+        annotations=_annotations(scan, rules),
+    )
+
+
+def _annotations(scan: Scan, rules: Sequence[Rule]) -> tuple[Annotation, ...]:
+    builtin = {r.name for r in rules if r.builtin}
+    notes = []
+    for f in scan.findings[:MAX_ANNOTATIONS]:
+        advice = (
+            "remove it and revoke the credential: it is in the change's history"
+            if f.pattern in builtin
+            else "remove it: the project's policy forbids it"
+        )
+        notes.append(
+            Annotation(
+                f"forbidden pattern {f.pattern} ({f.preview}): {advice}",
+                path=f.path,
+                line=f.line,
+                col=f.col,
+            )
+        )
+    return tuple(notes)
+
+
+def _details(scan: Scan, selection: str, rules: Sequence[Rule]) -> dict[str, JSONValue]:
+    return {
+        "selection": selection,
+        "files_scanned": scan.files,
+        "binary_skipped": scan.binary,
+        "not_regular_skipped": scan.skipped[:MAX_DETAILS],
+        "unreadable": scan.unreadable[:MAX_DETAILS],
+        "patterns": [r.name for r in rules],
+        "finding_count": scan.total,
+        "counts": dict(scan.counts.most_common()),
+        "findings": [f.to_dict() for f in scan.findings[:MAX_DETAILS]],
+    }
+
+
+def plan(ctx: PlanContext[ForbidGate]) -> PlanInfo:
+    gate = ctx.gate
+    lines = []
+    problems: list[str] = []
+    try:
+        rules = compile_rules(gate)
+        lines.append(f"patterns: {', '.join(r.name for r in rules)}")
+    except RuleError as exc:
+        problems.append(str(exc))
+    try:
+        _, selection = select_files(ctx)
+        excluded = f", excluding {', '.join(gate.exclude)}" if gate.exclude else ""
+        lines.append(f"scan {selection} matching {', '.join(gate.paths)}{excluded}")
+    except (_Empty, GitError) as exc:
+        problems.append(str(exc))
+    return PlanInfo(lines=lines, problems=problems)

@@ -1,0 +1,390 @@
+"""The forbid gate on real git repositories: findings located, never the matched text."""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import threading
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+
+import pytest
+
+from mergegate.config import ForbidGate, load_config
+from mergegate.forbid_patterns import SECRETS
+from mergegate.gates import GateContext, PlanContext
+from mergegate.gates import forbid as forbid_gate
+from mergegate.git import LazyBase
+from mergegate.proc import ProcessManager
+from mergegate.results import Outcome, Status
+from tests.helpers import (
+    commit_all,
+    gate_json,
+    git,
+    init_repo,
+    load_json,
+    run_cli,
+    write_files,
+)
+
+# Fake credentials are assembled at run time so this file never holds one literally.
+AWS_KEY = "AKIA" + "Q7RZ" * 4
+GH_TOKEN = "ghp" + "_" + "a1B2" * 9
+
+SECRETS_CONFIG = """\
+version: 1
+gates:
+  no-secrets:
+    kind: forbid
+    paths: ["**/*"]
+    exclude: ["reports/**"]
+    builtin: [secrets]
+"""
+
+
+@pytest.fixture
+def procs() -> Iterator[ProcessManager]:
+    manager = ProcessManager()
+    yield manager
+    manager.close()
+
+
+def make_repo(tmp_path: Path, files: Mapping[str, str], config: str = SECRETS_CONFIG) -> Path:
+    repo = init_repo(tmp_path / "repo", {".gitignore": "reports/\n", **files, "gates.yaml": config})
+    git(repo, "checkout", "-q", "-b", "feature")
+    return repo
+
+
+def context(repo: Path, procs: ProcessManager, name: str) -> GateContext[ForbidGate]:
+    loaded = load_config(repo / "gates.yaml")
+    gate = loaded.gates[name]
+    assert isinstance(gate, ForbidGate)
+    base = LazyBase(loaded.root, None, loaded.config.base, {})
+    return GateContext(
+        name, gate, loaded, base, dict(os.environ), repo, 60.0, procs, threading.Event()
+    )
+
+
+def run_gate(repo: Path, procs: ProcessManager, name: str = "no-secrets") -> Outcome:
+    return forbid_gate.run(context(repo, procs, name))
+
+
+def everything_written(repo: Path, *texts: str) -> str:
+    reports = [p.read_text(errors="replace") for p in (repo / "reports").rglob("*") if p.is_file()]
+    return "\n".join([*texts, *reports])
+
+
+# -- the secrets set ------------------------------------------------------------------
+
+
+def test_key_found_with_file_line_and_absent_from_every_report(tmp_path: Path) -> None:
+    settings = f'DEBUG = True\n\n    aws_key = "{AWS_KEY}"\n'
+    repo = make_repo(tmp_path, {"config/settings.py": settings, "README.md": "hi\n"})
+    summary = repo / "reports" / "summary.md"
+    proc = run_cli(["run", "--summary", str(summary)], cwd=repo, env={"GITHUB_ACTIONS": "true"})
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    gate = gate_json(load_json(repo / "reports" / "gates.json"), "no-secrets")
+    assert gate["status"] == "failed"
+    assert "config/settings.py:3:16" in gate["reason"]
+    assert "aws-access-key-id ×1" in gate["reason"]
+    assert gate["details"]["findings"] == [
+        {
+            "path": "config/settings.py",
+            "line": 3,
+            "col": 16,
+            "pattern": "aws-access-key-id",
+            "preview": "AKIA***",
+        }
+    ]
+    note = gate["annotations"][0]
+    assert (note["path"], note["line"], note["col"]) == ("config/settings.py", 3, 16)
+    assert "file=config/settings.py,line=3" in proc.stdout  # the GitHub annotation
+    written = everything_written(repo, proc.stdout, proc.stderr)
+    assert summary.is_file()
+    assert "AKIA***" in written
+    assert AWS_KEY not in written
+    assert AWS_KEY[4:] not in written
+
+
+def test_clean_tree_passes(tmp_path: Path, procs: ProcessManager) -> None:
+    repo = make_repo(tmp_path, {"src/app.py": "print('hello')\n", ".env.example": "KEY=\n"})
+    outcome = run_gate(repo, procs)
+    assert outcome.status is Status.PASSED, outcome.reason
+    assert outcome.details["files_scanned"] == 4  # app.py, .env.example, gates.yaml, .gitignore
+
+
+def test_untracked_files_are_scanned_ignored_ones_are_not(
+    tmp_path: Path, procs: ProcessManager
+) -> None:
+    repo = make_repo(tmp_path, {"a.txt": "fine\n", ".gitignore": "secret.local\nreports/\n"})
+    (repo / "secret.local").write_text(f"token = {GH_TOKEN}\n")
+    assert run_gate(repo, procs).status is Status.PASSED
+    (repo / "notes.txt").write_text(f"\n\ntoken = {GH_TOKEN}\n")
+    outcome = run_gate(repo, procs)
+    assert outcome.status is Status.FAILED
+    assert outcome.details["findings"][0]["path"] == "notes.txt"
+    assert (outcome.details["findings"][0]["line"], outcome.details["findings"][0]["col"]) == (3, 9)
+
+
+SAMPLES = {
+    "aws-access-key-id": AWS_KEY,
+    "aws-secret-access-key": "aws_secret_access_key = " + "wJalrXUtnFEMIK7MDENGbPxRfiCY" + "A" * 12,
+    "github-token": GH_TOKEN,
+    "github-fine-grained-token": "github_pat_" + "A" * 22 + "_" + "b" * 59,
+    "gitlab-token": "glpat" + "-" + "x1Y2z3" * 4,
+    "slack-token": "xoxb" + "-" + "1234567890" + "-" + "abcdefABCDEF123",
+    "slack-webhook": "https://hooks.slack.com/services/" + "T0ABCDEF1/B0ABCDEF2/" + "x" * 24,
+    "private-key": "-----BEGIN " + "RSA PRIVATE KEY-----",
+    "stripe-secret-key": "sk" + "_live_" + "4eC39HqLyjWDarjtT1zdp7dc",
+    "google-api-key": "AIza" + "S" * 35,
+    "google-oauth-client-secret": "GOCSPX" + "-" + "a" * 28,
+    "npm-token": "npm" + "_" + "Z" * 36,
+    "pypi-token": "pypi" + "-AgEIcHlwaS5vcmc" + "q" * 60,
+    "openai-api-key": "sk" + "-proj-" + "k" * 48,
+    "anthropic-api-key": "sk" + "-ant-api03-" + "m" * 90,
+    "sendgrid-api-key": "SG." + "a" * 22 + "." + "b" * 43,
+    "digitalocean-token": "dop" + "_v1_" + "a" * 64,
+    "shopify-token": "shpat" + "_" + "f" * 32,
+    "docker-hub-token": "dckr" + "_pat_" + "d" * 27,
+    "hashicorp-vault-token": "hvs." + "v" * 30,
+    "azure-storage-key": "AccountKey=" + "A" * 86 + "==",
+    "age-secret-key": "AGE-SECRET" + "-KEY-1" + "Q" * 58,
+}
+
+
+def test_every_builtin_pattern_has_a_sample() -> None:
+    assert set(SAMPLES) == set(SECRETS)
+
+
+@pytest.mark.parametrize("name", sorted(SAMPLES))
+def test_builtin_pattern_finds_its_format(name: str) -> None:
+    rules = [r for r in forbid_gate.compile_rules(_gate(builtin=["secrets"])) if r.name == name]
+    found = list(forbid_gate.scan_text(f"x = '{SAMPLES[name]}'\n", 1, 0, rules))
+    assert [(f.pattern, f.line, f.col) for f in found] == [(name, 1, 6)]
+    assert SAMPLES[name] not in found[0].preview
+
+
+BENIGN = """\
+import os
+AWS_ACCESS_KEY_ID = os.environ["AWS_ACCESS_KEY_ID"]
+token = "ghp_xxx"  # placeholder
+key = "AKIA" + suffix
+sk-learn is a library; xoxb- is a prefix
+-----BEGIN PUBLIC KEY-----
+"""
+
+
+def test_builtin_patterns_ignore_look_alikes() -> None:
+    rules = forbid_gate.compile_rules(_gate(builtin=["secrets"]))
+    assert list(forbid_gate.scan_text(BENIGN, 1, 0, rules)) == []
+
+
+def _gate(**kw: object) -> ForbidGate:
+    return ForbidGate.model_validate({"kind": "forbid", **kw})
+
+
+def test_preview_never_shows_a_short_match_whole() -> None:
+    assert forbid_gate.preview(AWS_KEY) == "AKIA***"
+    assert forbid_gate.preview("abcd") == "ab***"
+    assert forbid_gate.preview("x") == "***"
+
+
+# -- policy patterns ----------------------------------------------------------------
+
+POLICY_CONFIG = """\
+version: 1
+gates:
+  oss-only:
+    kind: forbid
+    paths: ["**/*.py", "**/*.yaml"]
+    patterns:
+      jwt-auth: "enable_jwt_auth"
+      internal-host: 'corp\\.example\\.net'
+"""
+
+
+def test_policy_pattern_in_yaml(tmp_path: Path, procs: ProcessManager) -> None:
+    files = {
+        "proxy/config.yaml": "general_settings:\n  enable_jwt_auth: true\n",
+        "proxy/app.py": "HOST = 'api.corp.example.net'\n",
+        "docs/notes.md": "enable_jwt_auth is an enterprise feature\n",  # not under paths
+    }
+    repo = make_repo(tmp_path, files, POLICY_CONFIG)
+    outcome = run_gate(repo, procs, "oss-only")
+    assert outcome.status is Status.FAILED
+    located = [(f["path"], f["line"], f["col"], f["pattern"]) for f in outcome.details["findings"]]
+    assert sorted(located) == [
+        ("proxy/app.py", 1, 13, "internal-host"),
+        ("proxy/config.yaml", 2, 3, "jwt-auth"),
+    ]
+    assert "2 finding(s) in 2 file(s)" in outcome.reason
+    assert "jwt-auth ×1" in outcome.reason
+    assert "internal-host ×1" in outcome.reason
+    # gates.yaml spells the patterns out; it is not a finding
+    assert all(f["path"] != "gates.yaml" for f in outcome.details["findings"])
+
+
+def test_exclude_and_gates_yaml_still_checked_for_secrets(
+    tmp_path: Path, procs: ProcessManager
+) -> None:
+    config = POLICY_CONFIG.replace('"**/*.yaml"]', '"**/*.yaml"]\n    exclude: ["proxy/**"]')
+    config += "    builtin: [secrets]\n# " + AWS_KEY + "\n"
+    files = {"proxy/config.yaml": "enable_jwt_auth: true\n"}
+    repo = make_repo(tmp_path, files, config)
+    outcome = run_gate(repo, procs, "oss-only")
+    assert outcome.status is Status.FAILED
+    assert [(f["path"], f["pattern"]) for f in outcome.details["findings"]] == [
+        ("gates.yaml", "aws-access-key-id")
+    ]
+
+
+def test_pattern_matching_the_empty_string_is_an_error(
+    tmp_path: Path, procs: ProcessManager
+) -> None:
+    repo = make_repo(tmp_path, {"a.py": "x\n"}, POLICY_CONFIG.replace("enable_jwt_auth", "x*"))
+    outcome = run_gate(repo, procs, "oss-only")
+    assert outcome.status is Status.ERROR
+    assert "matches the empty string" in outcome.reason
+
+
+def test_paths_matching_nothing_is_an_error(tmp_path: Path, procs: ProcessManager) -> None:
+    repo = make_repo(tmp_path, {"a.txt": "x\n"}, POLICY_CONFIG)
+    outcome = run_gate(repo, procs, "oss-only")  # gates.yaml only: *.yaml matches it
+    assert outcome.status is Status.PASSED
+    config = POLICY_CONFIG.replace('["**/*.py", "**/*.yaml"]', '["src/**/*.py"]')
+    write_files(repo, {"gates.yaml": config})
+    outcome = run_gate(repo, procs, "oss-only")
+    assert outcome.status is Status.ERROR
+    assert "match no file" in outcome.reason
+
+
+# -- changed_only -------------------------------------------------------------------
+
+CHANGED_CONFIG = SECRETS_CONFIG + "    changed_only: true\n"
+
+
+def test_changed_only(tmp_path: Path, procs: ProcessManager) -> None:
+    repo = make_repo(
+        tmp_path, {"old.py": f"KEY = '{AWS_KEY}'\n", "new.py": "x = 1\n"}, CHANGED_CONFIG
+    )
+    write_files(repo, {"new.py": "x = 2\n"})
+    commit_all(repo, "touch new.py")
+    outcome = run_gate(repo, procs)
+    assert outcome.status is Status.PASSED, outcome.reason
+    assert outcome.details["files_scanned"] == 1
+    assert "changed file(s) since main" in outcome.reason
+    write_files(repo, {"new.py": f"x = 2\nKEY = '{GH_TOKEN}'\n"})  # uncommitted counts too
+    outcome = run_gate(repo, procs)
+    assert outcome.status is Status.FAILED
+    assert [(f["path"], f["line"]) for f in outcome.details["findings"]] == [("new.py", 2)]
+    everything = context(repo, procs, "no-secrets")
+    write_files(repo, {"gates.yaml": SECRETS_CONFIG})
+    assert everything.gate.changed_only
+    assert run_gate(repo, procs).details["finding_count"] == 2  # old.py too, without it
+
+
+def test_changed_only_with_unknown_base_is_an_error(tmp_path: Path, procs: ProcessManager) -> None:
+    config = CHANGED_CONFIG.replace("version: 1\n", "version: 1\nbase: origin/main\n")
+    repo = make_repo(tmp_path, {"a.py": "x\n"}, config)
+    outcome = run_gate(repo, procs)
+    assert outcome.status is Status.ERROR
+    assert "fetch-depth: 0" in outcome.reason
+
+
+# -- files: binary, large, symlinks -------------------------------------------------
+
+
+def test_binary_file_is_skipped(tmp_path: Path, procs: ProcessManager) -> None:
+    repo = make_repo(tmp_path, {"a.txt": "fine\n"})
+    (repo / "blob.bin").write_bytes(b"\x89PNG\0\0" + AWS_KEY.encode() + b"\n")
+    (repo / "late-nul.txt").write_bytes(b"x" * 9000 + b"\0" + AWS_KEY.encode())
+    outcome = run_gate(repo, procs)
+    assert outcome.status is Status.FAILED  # the NUL is past the sniffed 8 KiB: text
+    assert [f["path"] for f in outcome.details["findings"]] == ["late-nul.txt"]
+    assert outcome.details["binary_skipped"] == 1
+
+
+def test_large_file_streamed_with_exact_positions(tmp_path: Path, procs: ProcessManager) -> None:
+    repo = make_repo(tmp_path, {"a.txt": "fine\n"})
+    line = "x" * 99 + "\n"
+    body = line * 30_000 + f"  {AWS_KEY}\n" + line * 5  # ~3 MB, several blocks
+    (repo / "big.log").write_text(body)
+    outcome = run_gate(repo, procs)
+    assert outcome.status is Status.FAILED
+    finding = outcome.details["findings"][0]
+    assert (finding["path"], finding["line"], finding["col"]) == ("big.log", 30_001, 3)
+
+
+def test_single_huge_line_cut_across_blocks(tmp_path: Path, procs: ProcessManager) -> None:
+    repo = make_repo(tmp_path, {"a.txt": "fine\n"})
+    block = forbid_gate.BLOCK_BYTES
+    # the first cut falls OVERLAP bytes before the end of the sniffed head + one block:
+    # the first key starts 10 bytes before it, the second sits two blocks further on
+    start = forbid_gate.SNIFF_BYTES + block - forbid_gate.OVERLAP_BYTES - 10
+    filler = "\u00e9" + "y" * (start - 3) + " "  # a 2-byte character: columns count characters
+    text = filler + AWS_KEY + " " + "z" * (block * 2) + " " + GH_TOKEN + "\nend\n"
+    (repo / "min.js").write_text(text)
+    outcome = run_gate(repo, procs)
+    found = [(f["line"], f["col"], f["pattern"]) for f in outcome.details["findings"]]
+    second = start + len(AWS_KEY) + 2 * block + 2
+    assert found == [(1, start, "aws-access-key-id"), (1, second, "github-token")]
+
+
+def test_blocks_bound_memory_on_a_line_without_newline() -> None:
+    data = b"a" * (forbid_gate.BLOCK_BYTES * 5)
+    sizes = [len(t) for t, _, _ in forbid_gate.blocks(io.BytesIO(data[8192:]), data[:8192])]
+    assert max(sizes) <= forbid_gate.BLOCK_BYTES * 2
+    assert sum(sizes) >= len(data)
+
+
+def test_symlink_out_of_the_tree_is_not_followed(tmp_path: Path, procs: ProcessManager) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "creds.txt").write_text(f"{AWS_KEY}\n")
+    repo = make_repo(tmp_path, {"a.txt": "fine\n"})
+    (repo / "link.txt").symlink_to(outside / "creds.txt")
+    (repo / "linkdir").symlink_to(outside)
+    commit_all(repo, "links")
+    outcome = run_gate(repo, procs)
+    assert outcome.status is Status.PASSED, outcome.reason
+    assert "link.txt" in outcome.details["not_regular_skipped"]
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their mode")
+def test_unreadable_file_is_an_error(tmp_path: Path, procs: ProcessManager) -> None:
+    repo = make_repo(tmp_path, {"a.txt": "fine\n"})
+    (repo / "a.txt").chmod(0)
+    outcome = run_gate(repo, procs)
+    assert outcome.status is Status.ERROR
+    assert "cannot read a.txt" in outcome.reason
+
+
+def test_cancel_is_an_error_not_a_pass(tmp_path: Path, procs: ProcessManager) -> None:
+    repo = make_repo(tmp_path, {"a.txt": "fine\n"})
+    ctx = context(repo, procs, "no-secrets")
+    ctx.cancel.set()
+    outcome = forbid_gate.run(ctx)
+    assert outcome.status is Status.ERROR
+    assert "cancelled" in outcome.reason
+
+
+def test_plan_lists_patterns_and_selection(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path, {"a.txt": "x\n"}, POLICY_CONFIG)
+    loaded = load_config(repo / "gates.yaml")
+    gate = loaded.gates["oss-only"]
+    assert isinstance(gate, ForbidGate)
+    info = forbid_gate.plan(PlanContext("oss-only", gate, loaded, LazyBase(repo, None, None, {}),
+                                        {}, repo))  # fmt: skip
+    assert info.lines == [
+        "patterns: jwt-auth, internal-host",
+        "scan 1 file(s) matching **/*.py, **/*.yaml",
+    ]
+    assert not info.problems
+
+
+def test_column_counts_characters_not_bytes() -> None:
+    rules = forbid_gate.compile_rules(_gate(patterns={"p": "needle"}))
+    found = list(forbid_gate.scan_text("ééé needle\r\n", 7, 0, rules))
+    assert [(f.line, f.col) for f in found] == [(7, 5)]
+    assert re.fullmatch(r"nee\*\*\*", found[0].preview)
