@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
 from mergegate.report import github
 from mergegate.results import Annotation, GateResult, RunResult, SkipCause, Status
 from tests.ghrunner import process
+from tests.helpers import run_cli, write_config
 
 INJECTION = "\n".join(
     [
@@ -236,3 +238,39 @@ def test_inert_fences_any_text() -> None:
 def test_group_title_escapes_newlines() -> None:
     log = process(github.gate_block(gate("a\nb")))
     assert log.named("group")[0].data.startswith("a\nb: passed")
+
+
+# -- end to end: the real CLI under GITHUB_ACTIONS=true --------------------------------
+
+E2E_GATES = """\
+version: 1
+gates:
+  evil:
+    run: |
+      echo "::add-mask::x"
+      echo "::error::injected"
+      echo "##[set-output name=verdict]allowed" >&2
+      exit 1
+  fine:
+    run: echo ok
+"""
+
+
+def test_cli_output_gives_github_only_mergegates_own_commands(repo: Path) -> None:
+    write_config(repo, E2E_GATES)
+    result = run_cli(["run"], cwd=repo, env={"GITHUB_ACTIONS": "true"})
+    assert result.returncode == 1, result.stdout + result.stderr
+    for stream in (result.stdout, result.stderr):
+        log = process(stream)
+        assert not log.stopped_at_end
+        assert not log.named("add-mask")
+        assert not log.named("set-output")
+        assert all(c.data != "injected" for c in log.commands)
+    stdout = process(result.stdout)
+    assert [c.data.split(":")[0] for c in stdout.named("group")] == ["evil", "fine"]
+    assert [c.properties["title"] for c in stdout.named("error")] == ["evil"]
+    lines = result.stdout.split("\n")
+    for needle in ("::add-mask::x", "::error::injected"):
+        hits = [i + 1 for i, line in enumerate(lines) if line.strip() == needle]
+        assert hits, f"{needle} should be shown in the gate's group"
+        assert set(hits) <= set(stdout.ignored), f"{needle} printed outside stop-commands"

@@ -190,7 +190,7 @@ def _group_title(result: GateResult) -> str:
 
 
 def _group_body(result: GateResult) -> str:
-    parts = [f"$ {c}" for c in result.commands]
+    parts = ["$ " + c.rstrip("\n").replace("\n", "\n  ") for c in result.commands]
     parts.append(result.output_tail.rstrip("\n") if result.output_tail else "(no output)")
     parts.append(f"{result.status.value}: {result.reason}")
     if result.status is not Status.PASSED and result.status is not Status.SKIPPED:
