@@ -430,3 +430,15 @@ def test_sigterm_also_stops_the_run(repo: Path) -> None:
     assert proc.wait(timeout=30) == 130
     time.sleep(0.2)
     assert not is_alive(pid)
+
+
+def test_globs_match_names_with_newlines_and_anchor_at_root() -> None:
+    from mergegate.globs import match
+
+    assert match("dist/**", "dist/a\nb.js")
+    assert match("**/*.py", "a.py")
+    assert match("**/*.py", "x/y/a.py")
+    assert not match("*.py", "x/a.py")
+    assert not match("dist/**", "src/dist/a")
+    assert match("src/[ab].txt", "src/a.txt")
+    assert not match("src/[!ab].txt", "src/a.txt")

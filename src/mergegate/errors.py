@@ -88,12 +88,14 @@ def _redact_text(text: str) -> str:
 
 
 @contextlib.contextmanager
-def error_boundary(write: Callable[[str], object] = sys.stderr.write) -> Iterator[list[int]]:
+def error_boundary(write: Callable[[str], object] | None = None) -> Iterator[list[int]]:
     """Map what escapes a command to an exit code; the caller reads ``box[0]``.
 
     Known errors print a short message; Ctrl-C is 130; anything else is a bug:
     a one-line message, a crash log with the traceback, and exit 3.
     """
+    if write is None:
+        write = sys.stderr.write  # looked up now, so a redirected stderr is honoured
     box = [0]
     try:
         yield box
