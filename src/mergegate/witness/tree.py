@@ -77,20 +77,9 @@ def _segments(pattern: str) -> list[str]:
     return pattern.removeprefix("./").split("/")
 
 
-def matchable(path: str) -> str:
-    """The path with control and undecodable characters as `_`, so a glob still sees it.
-
-    Such names are refused anyway; this only makes sure they are found: a regex
-    `.` does not match a newline, so `dist/**` would skip a name holding one.
-    """
-    if path.isprintable():
-        return path
-    return "".join("_" if unicodedata.category(ch) in ("Cc", "Cs") else ch for ch in path)
-
-
 def could_contain(patterns: Sequence[str], directory: str) -> bool:
     """True unless no pattern can match anything below ``directory`` (conservative)."""
-    parts = matchable(directory).split("/")
+    parts = directory.split("/")
     for pattern in patterns:
         segs = _segments(pattern)
         for i, part in enumerate(parts):
@@ -138,7 +127,7 @@ class _Walk:
     _pending: list[tuple[str, Future[str]]] = field(default_factory=list)
 
     def matches(self, path: str) -> bool:
-        return path not in self.exclude and globs.match_any(self.patterns, matchable(path))
+        return path not in self.exclude and globs.match_any(self.patterns, path)
 
     def check_stop(self) -> None:
         reason = self.stop() if self.stop else None
