@@ -5,11 +5,13 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from markdown_it import MarkdownIt
 
 from mergegate.report import markdown
 from mergegate.results import Annotation, GateResult, RunResult, SkipCause, Status
+from tests.helpers import commit_all, run_cli, write_config
 
 T0 = 1_700_000_000.0
 
@@ -248,29 +250,83 @@ def test_unresolved_base_is_said() -> None:
 def test_witness_entry_and_rollback_point() -> None:
     details = {
         "manifest": "verification.md.json",
-        "entry": {"index": 3, "message": "merge: #12 — fix", "digest": "a" * 64,
-                  "commit": "d" * 40, "time": "2024-05-01T10:00:00Z"},
-        "previous": {"index": 2, "message": "merge: #11", "digest": "e" * 64},
+        "newest": {"entry": 3, "message": "merge: #12 — fix", "sha256": "a" * 64,
+                   "commit": "d" * 40, "timestamp": "2024-05-01T10:00:00Z", "files": 4},
+        "previous": {"entry": 2, "message": "merge: #11", "sha256": "e" * 64},
+        "signature": "signed by the trusted key",
+        "base": {"ref": "origin/main", "sha": "f" * 40, "entries": 2},
+        "new_entries": 1,
     }  # fmt: skip
     run = run_of(gate("witness", kind="witness", commands=(), details=details))
     parsed = parse(markdown.render(run))
     assert "Witness" in parsed.headings
     verified = next(t for t in parsed.text if t.startswith("verified entry"))
     assert verified == (
-        f"verified entry: entry 3; message merge: #12 — fix; time 2024-05-01T10:00:00Z; "
-        f"commit {'d' * 40}; digest {'a' * 64}"
+        f"verified entry: #3; message merge: #12 — fix; time 2024-05-01T10:00:00Z; "
+        f"commit {'d' * 40}; digest {'a' * 64}; files 4"
     )
     previous = next(t for t in parsed.text if t.startswith("previous entry"))
-    assert (
-        previous
-        == f"previous entry (the rollback point): entry 2; message merge: #11; digest {'e' * 64}"
+    assert previous == (
+        f"previous entry (the rollback point): #2; message merge: #11; digest {'e' * 64}"
     )
+    assert "signature: signed by the trusted key" in parsed.text
+    assert f"base: origin/main at {'f' * 40}, 2 entries there; 1 added by this change" in (
+        parsed.text
+    )
+
+
+def test_witness_previous_entry_is_derived_when_not_recorded() -> None:
+    first = {"newest": {"entry": 1, "sha256": "a" * 64}}
+    later = {"newest": {"entry": 5, "sha256": "a" * 64}}
+    texts = [
+        parse(markdown.render(run_of(gate("w", kind="witness", details=d)))).text
+        for d in (first, later)
+    ]
+    assert "previous entry (the rollback point): none: the verified entry is the first" in texts[0]
+    assert "previous entry (the rollback point): #4" in texts[1]
 
 
 def test_witness_without_details_says_so() -> None:
     parsed = parse(markdown.render(run_of(gate("w", Status.ERROR, kind="witness"))))
     assert "verified entry: none recorded" in parsed.text
-    assert any(t.startswith("previous entry (the rollback point): none") for t in parsed.text)
+    assert "previous entry (the rollback point): not recorded" in parsed.text
+
+
+def test_summary_from_a_real_run_with_a_witness_gate(repo: Path) -> None:
+    write_config(
+        repo,
+        """\
+        version: 1
+        gates:
+          lint:
+            run: echo linted
+          broken:
+            run: echo "it broke" && exit 2
+          witness:
+            kind: witness
+        """,
+    )
+    (repo / "dist").mkdir()
+    for i, message in enumerate(("release 1", "release 2 | hotfix")):
+        (repo / "dist" / "app.js").write_text(f"v{i}\n")
+        signed = run_cli(["witness", "sign", "-m", message], cwd=repo)
+        assert signed.returncode == 0, signed.stderr
+    head = commit_all(repo, "signed")
+    result = run_cli(["run", "--summary", "out/summary.md"], cwd=repo)
+    assert result.returncode == 1, result.stdout + result.stderr
+    parsed = parse((repo / "out" / "summary.md").read_text(encoding="utf-8"))
+    assert parsed.headings[0] == "❌ mergegate: merge blocked (exit 1)"
+    rows = {r[0]: r for r in parsed.tables[0][1:]}
+    assert rows["broken"][2] == "❌ failed"
+    assert rows["witness"][2] == "✅ passed"
+    assert ("sh", "mergegate run --only broken\n") in parsed.fences
+    assert any(info == "mermaid" and "failed - broken :crit" in c for info, c in parsed.fences)
+    record = {r[0]: r[1] for r in parsed.tables[1][1:]}
+    assert record["commit"] == head
+    assert ("sh", 'echo "it broke" && exit 2\n') in parsed.fences
+    verified = next(t for t in parsed.text if t.startswith("verified entry"))
+    assert verified.startswith("verified entry: #2; message release 2 | hotfix; time ")
+    assert "previous entry (the rollback point): #1" in parsed.text
 
 
 def test_warnings_and_interruption_are_shown() -> None:

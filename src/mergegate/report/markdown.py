@@ -308,22 +308,19 @@ def record(run: RunResult, extra: MergeRecord | None, compact: bool) -> list[str
 
 # -- witness entries (keys read defensively: the gate decides what it records) -------
 
-_VERIFIED_KEYS = ("entry", "verified", "verified_entry", "newest", "newest_entry", "latest")
-_PREVIOUS_KEYS = ("previous", "previous_entry", "rollback", "rollback_entry")
+_VERIFIED_KEYS = ("newest", "entry", "verified", "verified_entry")
+_PREVIOUS_KEYS = ("previous", "previous_entry", "rollback")
 _ENTRY_FIELDS = (
+    ("entry", "entry"),
     ("index", "entry"),
-    ("number", "entry"),
     ("message", "message"),
-    ("time", "time"),
     ("timestamp", "time"),
-    ("created", "time"),
+    ("time", "time"),
     ("commit", "commit"),
-    ("digest", "digest"),
     ("sha256", "digest"),
-    ("signed", "signed"),
-    ("keyid", "key"),
-    ("keyids", "key"),
+    ("digest", "digest"),
     ("files", "files"),
+    ("keyids", "signed by"),
 )
 
 
@@ -331,41 +328,73 @@ def _first(details: Mapping[str, object], keys: Iterable[str]) -> object:
     return next((details[k] for k in keys if details.get(k) not in (None, "", {})), None)
 
 
-def _entry_text(entry: object) -> str:
-    if not isinstance(entry, Mapping):
-        return inline(str(entry))
-    parts = []
-    for key, label in _ENTRY_FIELDS:
-        value = entry.get(key)
-        if value is None or value == "":
-            continue
-        if isinstance(value, list | tuple):
-            value = ", ".join(str(v) for v in value)
-        shown = (
-            f"`{value}`" if label in ("digest", "commit") and _is_hex(value) else inline(str(value))
-        )
-        parts.append(f"{label} {shown}")
-    return "; ".join(parts) or inline(str(dict(entry)))
-
-
 def _is_hex(value: object) -> bool:
     return isinstance(value, str) and bool(re.fullmatch(r"(sha256:)?[0-9a-fA-F]{7,128}", value))
 
 
-def witness(gate: GateResult) -> str:
-    """The entries a witness gate verified, as the gate put them in its details."""
-    if gate.kind != "witness" or not isinstance(gate.details, Mapping):
-        return ""
-    verified = _first(gate.details, _VERIFIED_KEYS)
-    previous = _first(gate.details, _PREVIOUS_KEYS)
-    lines = [f"\n**{inline(gate.name)}** ({gate.status.value}, manifest "]
-    manifest = gate.details.get("manifest")
-    lines.append(f"{inline(str(manifest))})\n\n" if manifest else "not recorded)\n\n")
-    lines.append(f"- verified entry: {_entry_text(verified) if verified else 'none recorded'}\n")
+def _field(label: str, value: object) -> str | None:
+    if value is None or value == "" or value == []:
+        return None
+    if isinstance(value, list | tuple):
+        value = ", ".join(str(v) for v in value)
+    if label in ("digest", "commit", "signed by") and _is_hex(value):
+        return f"{label} `{value}`"
+    if label == "entry":
+        return f"#{inline(str(value))}"
+    return f"{label} {inline(str(value))}"
+
+
+def _entry_text(entry: object) -> str:
+    if not isinstance(entry, Mapping):
+        return inline(str(entry))
+    seen: set[str] = set()
+    parts = []
+    for key, label in _ENTRY_FIELDS:
+        if label in seen:
+            continue
+        shown = _field(label, entry.get(key))
+        if shown:
+            parts.append(shown)
+            seen.add(label)
+    return "; ".join(parts) or "no fields recorded"
+
+
+def _previous_text(details: Mapping[str, object], verified: object) -> str:
+    previous = _first(details, _PREVIOUS_KEYS)
     if previous:
-        lines.append(f"- previous entry (the rollback point): {_entry_text(previous)}\n")
-    else:
-        lines.append("- previous entry (the rollback point): none (first entry or not recorded)\n")
+        return _entry_text(previous)
+    index = verified.get("entry") if isinstance(verified, Mapping) else None
+    if isinstance(index, int) and index == 1:
+        return "none: the verified entry is the first"
+    if isinstance(index, int) and index > 1:
+        digest = verified.get("previous") if isinstance(verified, Mapping) else None
+        return f"#{index - 1}" + (f"; digest `{digest}`" if _is_hex(digest) else "")
+    return "not recorded"
+
+
+def witness(gate: GateResult) -> str:
+    """The entry a witness gate verified and the one before it, from the gate's details."""
+    details = gate.details
+    if gate.kind != "witness" or not isinstance(details, Mapping):
+        return ""
+    verified = _first(details, _VERIFIED_KEYS)
+    manifest = details.get("manifest")
+    lines = [
+        f"\n**{inline(gate.name)}** ({gate.status.value}; manifest "
+        f"{inline(str(manifest)) if manifest else 'not recorded'})\n\n",
+        f"- verified entry: {_entry_text(verified) if verified else 'none recorded'}\n",
+        f"- previous entry (the rollback point): {_previous_text(details, verified)}\n",
+    ]
+    if details.get("signature"):
+        lines.append(f"- signature: {inline(str(details['signature']))}\n")
+    base = details.get("base")
+    if isinstance(base, Mapping) and base.get("ref"):
+        sha = f" at `{base['sha']}`" if _is_hex(base.get("sha")) else ""
+        added = details.get("new_entries")
+        lines.append(
+            f"- base: {inline(str(base['ref']))}{sha}, {base.get('entries', '?')} entries there"
+            + (f"; {added} added by this change\n" if added is not None else "\n")
+        )
     return "".join(lines)
 
 
