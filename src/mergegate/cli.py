@@ -6,12 +6,14 @@ subcommand's module (and pydantic, rich, yaml with it) loads when it runs.
 
 from __future__ import annotations
 
-import argparse
-import importlib
 import sys
-from collections.abc import Sequence
 
 from mergegate import __version__
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy knows the name)
+if TYPE_CHECKING:
+    import argparse
+    from collections.abc import Sequence
 
 # subcommand -> module in mergegate.commands whose main(args) -> int runs it
 COMMANDS: dict[str, str] = {
@@ -28,6 +30,8 @@ def _csv(value: str) -> list[str]:
 
 
 def _positive_int(value: str) -> int:
+    import argparse
+
     try:
         number = int(value)
     except ValueError:
@@ -38,6 +42,8 @@ def _positive_int(value: str) -> int:
 
 
 def _shard(value: str) -> tuple[int, int]:
+    import argparse
+
     try:
         index, total = (int(p) for p in value.split("/"))
     except ValueError:
@@ -58,6 +64,8 @@ def _add_config(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    import argparse
+
     parser = argparse.ArgumentParser(
         prog="mergegate",
         description="Run the before-merge gates declared in gates.yaml and block the merge "
@@ -138,6 +146,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def dispatch(argv: Sequence[str]) -> int:
+    if list(argv) == ["--version"]:  # scripts and CI logs call it most: argparse not needed
+        sys.stdout.write(f"mergegate {__version__}\n")
+        return 0
     parser = build_parser()
     args = parser.parse_args(argv)  # exits 2 on usage errors, 0 for --help/--version
     if args.command is None:
@@ -146,6 +157,8 @@ def dispatch(argv: Sequence[str]) -> int:
     from mergegate.errors import error_boundary
 
     with error_boundary() as box:
+        import importlib
+
         module = importlib.import_module(f"mergegate.commands.{COMMANDS[args.command]}")
         box[0] = int(module.main(args))
     return box[0]
