@@ -1,0 +1,289 @@
+"""kind: tests — run the suite, count its JUnit reports (or summary line), hold the thresholds.
+
+It blocks when fewer than ``min_passed`` tests passed, more than ``max_failed``
+failed or errored, more than ``max_skipped`` were skipped, no report matched, a
+report is not valid JUnit, or the command failed while the reports show no
+failing test (the suite crashed). With a ``run``, only reports this run wrote
+count: a file that was already there unchanged, or whose mtime is older than
+the gate's start, is stale and ignored, so last week's green report cannot
+pass a broken suite.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from mergegate import filematch
+from mergegate.config import TestsGate
+from mergegate.gates import GateContext, PlanContext, PlanInfo, missing_executable
+from mergegate.junit_count import Counts, FailedTest, JUnitError, Tally
+from mergegate.proc import ProcResult, display_command
+from mergegate.results import JSONValue, Outcome, Status
+from mergegate.summary_lines import TextCounts, parse_summary
+
+NAMES_IN_REASON = 5
+# A report written during the run may carry an mtime a little before the gate's
+# start: coarse filesystem timestamps (FAT: 2 s, HFS+/ext3: 1 s) and the kernel's
+# coarse clock both round down.
+MTIME_SLACK_NS = 2_000_000_000
+
+Signature = tuple[int, int, int, int]  # inode, size, mtime_ns, ctime_ns
+
+
+@dataclass(frozen=True)
+class Tested:
+    """What was counted, from JUnit or from text, ready for the thresholds."""
+
+    counts: Counts
+    details: dict[str, JSONValue]
+    source_note: str = ""  # appended to the reason: where the counts came from
+
+
+def run(ctx: GateContext[TestsGate]) -> Outcome:
+    gate = ctx.gate
+    before = _snapshot(ctx) if gate.run is not None and gate.count_from == "junit" else {}
+    result = ctx.run_spec(gate.run) if gate.run is not None else None
+    if result is not None and (stopped := _stopped(result)) is not None:
+        return stopped
+    tested = _from_output(result) if gate.count_from == "output" else _from_junit(ctx, before)
+    if isinstance(tested, str):
+        return _outcome(Status.ERROR, tested, result, {})
+    status, reason = judge(gate, tested.counts, result)
+    details = {**tested.details, **_count_details(gate, tested.counts)}
+    return _outcome(status, reason + tested.source_note, result, details)
+
+
+def plan(ctx: PlanContext[TestsGate]) -> PlanInfo:
+    gate = ctx.gate
+    lines: list[str] = []
+    problems: list[str] = []
+    if gate.run is not None:
+        lines.append(f"run: {display_command(gate.run)}")
+        if missing := missing_executable(gate.run, ctx.env, ctx.cwd):
+            problems.append(f"executable not found on PATH: {missing}")
+    if not ctx.cwd.is_dir():
+        problems.append(f"working directory does not exist: {ctx.cwd}")
+    if gate.count_from == "output":
+        lines.append(
+            "counts read from the command's output (the summary of pytest, jest, vitest, "
+            "node --test, go test -v or cargo test)"
+        )
+    else:
+        found = filematch.find(ctx.root, gate.junit)
+        now = f"{len(found.files)} file(s) there now" if found.files else "none there now"
+        lines.append(f"junit: {', '.join(gate.junit)} ({now})")
+        problems.extend(f"JUnit report refused: {why}" for why in found.refused)
+        if gate.run is None and not found.files:
+            problems.append(
+                f"no JUnit file matches {', '.join(gate.junit)} and no `run` writes one"
+            )
+    lines.append(f"requires: {_requirements(gate)}")
+    return PlanInfo(lines=lines, problems=problems)
+
+
+# -- deciding -----------------------------------------------------------------------
+
+
+def judge(gate: TestsGate, counts: Counts, result: ProcResult | None) -> tuple[Status, str]:
+    """Status and one-line reason for ``counts`` against the gate's thresholds."""
+    problems: list[str] = []
+    below = counts.passed < gate.min_passed
+    if below:
+        problems.append(f"{counts.passed} passed < {gate.min_passed} required")
+    if counts.broken > gate.max_failed:
+        limit = f" (max_failed: {gate.max_failed})" if gate.max_failed else ""
+        problems.append(f"{_broken_phrase(counts)}{limit}: {_names(counts)}")
+    if gate.max_skipped is not None and counts.skipped > gate.max_skipped:
+        problems.append(f"{counts.skipped} skipped > {gate.max_skipped} allowed")
+    if result is not None and result.returncode != 0 and counts.broken == 0:
+        problems.append(
+            f"`{result.command}` failed ({result.describe_exit()}) but the reports show no "
+            "failing test: the suite crashed or did not report every test; see its output"
+        )
+    if problems:
+        lead = [] if below else [f"{counts.passed} passed"]
+        return Status.FAILED, "; ".join(lead + problems)
+    return Status.PASSED, _passing_reason(gate, counts)
+
+
+def _passing_reason(gate: TestsGate, counts: Counts) -> str:
+    parts = [f"{counts.passed} passed (≥ {gate.min_passed} required)"]
+    if counts.broken:
+        parts.append(f"{_broken_phrase(counts)} (≤ {gate.max_failed} allowed): {_names(counts)}")
+    if counts.skipped:
+        parts.append(f"{counts.skipped} skipped")
+    return "; ".join(parts)
+
+
+def _broken_phrase(counts: Counts) -> str:
+    words = []
+    if counts.failed:
+        words.append(f"{counts.failed} failed")
+    if counts.errors:
+        words.append(f"{counts.errors} error{'s' if counts.errors != 1 else ''}")
+    return ", ".join(words)
+
+
+def _names(counts: Counts) -> str:
+    shown = [f.short for f in counts.failures[:NAMES_IN_REASON]]
+    if not shown:
+        return "see the output for which"
+    more = counts.broken - len(shown)
+    return ", ".join(shown) + (f" … (+{more} more)" if more > 0 else "")
+
+
+def _requirements(gate: TestsGate) -> str:
+    parts = [f"≥ {gate.min_passed} passed", f"≤ {gate.max_failed} failed"]
+    if gate.max_skipped is not None:
+        parts.append(f"≤ {gate.max_skipped} skipped")
+    return ", ".join(parts)
+
+
+# -- the command ----------------------------------------------------------------------
+
+
+def _stopped(result: ProcResult) -> Outcome | None:
+    """The run did not finish on its own: nothing it wrote can be trusted."""
+    if result.timed_out:
+        return _outcome(Status.TIMEOUT, f"`{result.command}` timed out", result, {})
+    if result.start_error or result.cancelled or result.output_overflow:
+        return _outcome(Status.ERROR, f"`{result.command}`: {result.describe_exit()}", result, {})
+    return None
+
+
+def _outcome(
+    status: Status, reason: str, result: ProcResult | None, details: Mapping[str, JSONValue]
+) -> Outcome:
+    return Outcome(
+        status,
+        reason,
+        details={"exit_code": result.returncode if result else None, **details},
+        output_tail=result.output.tail_text() if result else "",
+        commands=(result.command,) if result else (),
+    )
+
+
+def _count_details(gate: TestsGate, counts: Counts) -> dict[str, JSONValue]:
+    return {
+        "passed": counts.passed,
+        "failed": counts.failed,
+        "errors": counts.errors,
+        "skipped": counts.skipped,
+        "total": counts.total,
+        "min_passed": gate.min_passed,
+        "max_failed": gate.max_failed,
+        "max_skipped": gate.max_skipped,
+        "failures": [f.to_dict() for f in counts.failures],
+        "failures_not_listed": max(0, counts.broken - len(counts.failures)),
+    }
+
+
+# -- counting from JUnit ------------------------------------------------------------
+
+
+def _snapshot(ctx: GateContext[TestsGate]) -> dict[str, Signature]:
+    found = filematch.find(ctx.root, ctx.gate.junit)
+    return {m.rel: sig for m in found.files if (sig := _signature(m.path)) is not None}
+
+
+def _signature(path: os.PathLike[str] | str) -> Signature | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
+def _is_fresh(match: filematch.Match, before: Mapping[str, Signature], started_ns: int) -> bool:
+    sig = _signature(match.path)
+    if sig is None or before.get(match.rel) == sig:
+        return False  # untouched since before the run
+    return sig[2] >= started_ns - MTIME_SLACK_NS
+
+
+def _from_junit(ctx: GateContext[TestsGate], before: Mapping[str, Signature]) -> Tested | str:
+    gate = ctx.gate
+    globs_shown = ", ".join(gate.junit)
+    found = filematch.find(ctx.root, gate.junit)
+    if found.refused:
+        return "JUnit report refused: " + "; ".join(found.refused)
+    if not found.files:
+        hint = f"; did `{display_command(gate.run)}` write its report there?" if gate.run else ""
+        return f"no JUnit file matches {globs_shown} (relative to {ctx.root}){hint}"
+    files = list(found.files)
+    stale: list[str] = []
+    if gate.run is not None:
+        started_ns = int(ctx.started_wall * 1e9)
+        stale = [m.rel for m in files if not _is_fresh(m, before, started_ns)]
+        files = [m for m in files if m.rel not in stale]
+        if not files:
+            return (
+                f"{_plural(len(stale), 'JUnit file')} match {globs_shown} but none was written "
+                f"by this run ({_listing(stale)}): stale reports from an earlier run; check "
+                f"that `{display_command(gate.run)}` writes its report there"
+            )
+    tally = Tally()
+    for match in files:
+        try:
+            tally.add_file(match.path, match.rel)
+        except JUnitError as exc:
+            return f"not a valid JUnit report: {exc}"
+    details: dict[str, JSONValue] = {
+        "source": "junit",
+        "reports": [m.rel for m in files],
+        "stale_reports": stale,
+        "entries": tally.entries,
+    }
+    note = f" (ignored {_plural(len(stale), 'stale report')})" if stale else ""
+    return Tested(tally.counts(), details, note)
+
+
+def _plural(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def _listing(items: Sequence[str], limit: int = 5) -> str:
+    shown = ", ".join(items[:limit])
+    return shown + (f" … (+{len(items) - limit} more)" if len(items) > limit else "")
+
+
+# -- counting from text -------------------------------------------------------------
+
+
+def _from_output(result: ProcResult | None) -> Tested | str:
+    if result is None:  # the config requires `run` with count_from: output
+        return "`count_from: output` needs `run`"
+    text = result.output.text()
+    summary = parse_summary(text)
+    if summary is None:
+        return (
+            f"no test summary found in the output of `{result.command}` (looked for pytest, "
+            "jest, vitest, node --test, go test -v and cargo test summaries); write JUnit "
+            "and use `junit:` instead"
+        )
+    if summary.needs_full_output and result.output.dropped:
+        return (
+            f"the output of `{result.command}` was too long to keep whole "
+            f"({result.output.total} bytes), and {summary.runner} counts must add up every "
+            "line; write JUnit (go-junit-report, gotestsum --junitfile, cargo nextest) and "
+            "use `junit:` instead"
+        )
+    note = f" (read from {summary.runner}'s output text, not JUnit)"
+    return Tested(_text_counts(summary), _text_details(summary), note)
+
+
+def _text_counts(summary: TextCounts) -> Counts:
+    failing = tuple(FailedTest(name, "", "failure") for name in summary.failing)
+    return Counts(
+        passed=summary.passed,
+        failed=summary.failed,
+        errors=summary.errors,
+        skipped=summary.skipped,
+        failures=failing,
+    )
+
+
+def _text_details(summary: TextCounts) -> dict[str, JSONValue]:
+    return {"source": "output", "runner": summary.runner, "summary_line": summary.summary}
