@@ -329,6 +329,31 @@ def test_unparsable_module_is_an_error_not_a_pass(tmp_path: Path, procs: Process
     assert "does not parse" in outcome.reason
 
 
+def test_inherited_unresolvable_import_does_not_break_the_comparison(
+    tmp_path: Path, procs: ProcessManager
+) -> None:
+    # griffe's own find_breaking_changes raises on this shape (django 4.2 -> 5.0 has it)
+    ops = textwrap.dedent(
+        """
+        class BaseOps:
+            from psycopg_not_installed.types import numeric
+
+            def run(self):
+                return 1
+
+
+        class PgOps(BaseOps):
+            def extra(self):
+                return 2
+        """
+    )
+    repo = make_repo(tmp_path, {**PY_FILES, "src/mypkg/ops.py": ops})
+    change(repo, {"src/mypkg/ops.py": ops.replace("def extra(self):", "def extra(self, x):")})
+    outcome = run_gate(repo, procs)
+    assert outcome.status is Status.FAILED, outcome.reason
+    assert "added required parameter x to mypkg.ops.PgOps.extra" in outcome.reason
+
+
 # -- versions from other sources ----------------------------------------------------
 
 
@@ -482,3 +507,22 @@ def test_cli_run_reports_the_failure(tmp_path: Path) -> None:
     assert case.find("failure") is not None
     change(repo, {"pyproject.toml": pyproject("2.0.0")})
     assert run_cli(["run"], cwd=repo).returncode == 0
+
+
+def test_cli_dry_run_shows_the_versions(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path, PY_FILES)
+    change(repo, {"pyproject.toml": pyproject("1.3.0")})
+    proc = run_cli(["run", "--dry-run"], cwd=repo)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "version: pyproject.toml = 1.3.0" in proc.stdout
+    assert "version at base: 1.2.0" in proc.stdout
+
+
+def test_bench_runs_at_small_size() -> None:
+    bench = Path(__file__).resolve().parents[1] / "bench" / "bench_semver.py"
+    proc = subprocess.run(
+        [sys.executable, str(bench), "--small"], capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "ratio gate / griffe" in proc.stdout
+    assert "('failed', " in proc.stdout  # the generated change removes and adds API

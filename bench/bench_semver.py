@@ -1,0 +1,214 @@
+"""The semver gate against griffe's own find_breaking_changes, on one package at two versions.
+
+    python bench/bench_semver.py --small              # a generated package: proves it runs
+    python bench/bench_semver.py                      # django 4.2 -> 5.0 from PyPI
+    python bench/bench_semver.py --package attrs --old 23.1.0 --new 24.2.0 --module attrs
+
+The real run downloads two wheels with `pip download --no-deps` into a temp dir (nothing is
+kept), commits the old tree on `main` and the new one on a branch, then times, per round:
+
+- gate: the whole semver gate (versions, changed files, `git archive` of the base,
+  griffe load of both trees, find_breaking_changes, the public-surface diff);
+- griffe: griffe.load of the two unpacked trees + find_breaking_changes, nothing else.
+
+It prints the median of each and the ratio (goal: at most 1.1). Exit 1 when either side
+failed; the timing never decides the exit status.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import zipfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+GIT_ENV = {
+    "GIT_AUTHOR_NAME": "bench",
+    "GIT_AUTHOR_EMAIL": "bench@example.invalid",
+    "GIT_COMMITTER_NAME": "bench",
+    "GIT_COMMITTER_EMAIL": "bench@example.invalid",
+    "GIT_CONFIG_GLOBAL": os.devnull,
+    "GIT_CONFIG_NOSYSTEM": "1",
+}
+CONFIG = """\
+version: 1
+gates:
+  semver:
+    kind: semver
+    version: pyproject.toml
+    api:
+      python: src/{module}
+"""
+
+
+def git(repo: Path, *args: str) -> None:
+    subprocess.run(
+        ["git", "-C", str(repo), *args],
+        env={**os.environ, **GIT_ENV},
+        check=True,
+        capture_output=True,
+    )
+
+
+# -- the two trees ------------------------------------------------------------------
+
+
+def generated(dest: Path, module: str, modules: int, functions: int, version: int) -> Path:
+    """A package of ``modules`` modules; version 2 removes, changes and adds a little."""
+    pkg = dest / module
+    pkg.mkdir(parents=True)
+    (pkg / "__init__.py").write_text('"""Generated."""\n')
+    for m in range(modules):
+        lines = []
+        for f in range(functions):
+            if version == 2 and f == 0 and m % 5 == 0:
+                continue  # removed
+            default = 2 if version == 2 and f == 1 else 1
+            lines.append(f"def func_{f}(a, b={default}, *, c=None):\n    return a\n")
+            lines.append(f"class Class{f}:\n    def method(self, x, y=0):\n        return x\n")
+        if version == 2:
+            lines.append("def added():\n    return 1\n")
+        (pkg / f"mod_{m}.py").write_text("\n\n".join(lines))
+    return pkg
+
+
+def downloaded(work: Path, package: str, version: str, module: str) -> Path:
+    """Unpack ``module`` from the wheel of package==version (downloaded now, deleted after)."""
+    wheels = work / f"wheels-{version}"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary", ":all:",
+         "--dest", str(wheels), f"{package}=={version}"],
+        check=True,
+        capture_output=True,
+    )  # fmt: skip
+    wheel = next(wheels.glob("*.whl"))
+    unpacked = work / f"tree-{version}"
+    with zipfile.ZipFile(wheel) as archive:
+        members = [n for n in archive.namelist() if n.startswith(f"{module}/")]
+        archive.extractall(unpacked, members)
+    return unpacked / module
+
+
+def build_repo(work: Path, module: str, old: Path, new: Path, versions: tuple[str, str]) -> Path:
+    repo = work / "repo"
+    (repo / "src").mkdir(parents=True)
+    git(repo, "init", "-q", "-b", "main")
+    (repo / "gates.yaml").write_text(CONFIG.format(module=module))
+    for index, (tree, version) in enumerate(zip((old, new), versions, strict=True)):
+        if index:
+            git(repo, "checkout", "-q", "-b", "feature")
+            shutil.rmtree(repo / "src" / module)
+        shutil.copytree(tree, repo / "src" / module)
+        (repo / "pyproject.toml").write_text(f'[project]\nname = "x"\nversion = "{version}"\n')
+        git(repo, "add", "-A")
+        git(repo, "commit", "-q", "-m", version)
+    return repo
+
+
+# -- the two contenders -------------------------------------------------------------
+
+
+def run_gate(repo: Path) -> tuple[str, int]:
+    from mergegate.config import load_config
+    from mergegate.gates import GateContext, semver
+    from mergegate.git import LazyBase
+    from mergegate.proc import ProcessManager
+
+    loaded = load_config(repo / "gates.yaml")
+    procs = ProcessManager()
+    try:
+        ctx = GateContext(
+            "semver", loaded.gates["semver"], loaded, LazyBase(repo, None, None, {}),
+            dict(os.environ), repo, 3600.0, procs, threading.Event(),
+        )  # fmt: skip
+        outcome = semver.run(ctx)  # type: ignore[arg-type]
+    finally:
+        procs.close()
+    return outcome.status.value, int(outcome.details.get("change_count", -1))
+
+
+def run_griffe(old_parent: Path, new_parent: Path, module: str) -> int:
+    import griffe
+
+    old = griffe.load(module, search_paths=[str(old_parent)], allow_inspection=False)
+    new = griffe.load(module, search_paths=[str(new_parent)], allow_inspection=False)
+    return len(list(griffe.find_breaking_changes(old, new)))
+
+
+def timed(fn: Callable[[], object]) -> tuple[float, object]:
+    start = time.perf_counter()
+    result = fn()
+    return time.perf_counter() - start, result
+
+
+# -- main ---------------------------------------------------------------------------
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="bench/bench_semver.py", description=__doc__)
+    parser.add_argument("--small", action="store_true", help="a small generated package")
+    parser.add_argument("--package", default="django", help="PyPI project (default django)")
+    parser.add_argument("--module", help="top-level package inside it (default: --package)")
+    parser.add_argument("--old", default="4.2", help="base version (default 4.2)")
+    parser.add_argument("--new", default="5.0", help="head version (default 5.0)")
+    parser.add_argument("--rounds", type=int, help="measured rounds (default 5, small 1)")
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    rounds = args.rounds or (1 if args.small else 5)
+    module = "genpkg" if args.small else (args.module or args.package)
+    import logging
+
+    logging.getLogger("griffe").setLevel(logging.CRITICAL)
+    with tempfile.TemporaryDirectory(prefix="bench-semver-") as tmp:
+        work = Path(tmp)
+        if args.small:
+            old = generated(work / "old", module, 6, 4, 1)
+            new = generated(work / "new", module, 6, 4, 2)
+            label, versions = "generated 6 modules", ("1.0.0", "1.1.0")
+        else:
+            old = downloaded(work, args.package, args.old, module)
+            new = downloaded(work, args.package, args.new, module)
+            label, versions = f"{args.package} {args.old} -> {args.new}", (args.old, args.new)
+        repo = build_repo(work, module, old, new, versions)
+        files = sum(1 for _ in (repo / "src" / module).rglob("*.py"))
+        return report(label, files, rounds, repo, old.parent, new.parent, module)
+
+
+def report(
+    label: str, files: int, rounds: int, repo: Path, old: Path, new: Path, module: str
+) -> int:
+    gate_times, griffe_times = [], []
+    gate_result: object = None
+    breakages: object = None
+    timed(lambda: run_gate(repo))  # warm-up: imports and file caches for both
+    for i in range(rounds):
+        order = ("gate", "griffe") if i % 2 == 0 else ("griffe", "gate")
+        for who in order:
+            if who == "gate":
+                seconds, gate_result = timed(lambda: run_gate(repo))
+                gate_times.append(seconds)
+            else:
+                seconds, breakages = timed(lambda: run_griffe(old, new, module))
+                griffe_times.append(seconds)
+    gate_s, griffe_s = statistics.median(gate_times), statistics.median(griffe_times)
+    print(f"semver bench: {label} ({files} Python files), median of {rounds} round(s)")
+    print(f"  mergegate semver gate : {gate_s:8.3f} s   (status, changes) = {gate_result}")
+    print(f"  griffe load+diff      : {griffe_s:8.3f} s   breakages = {breakages}")
+    print(f"  ratio gate / griffe   : {gate_s / griffe_s:8.2f}x   (goal <= 1.10x)")
+    ok = isinstance(gate_result, tuple) and gate_result[0] in ("passed", "failed")
+    return 0 if ok and isinstance(breakages, int) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
