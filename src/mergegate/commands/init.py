@@ -1,0 +1,455 @@
+"""`mergegate init`: a commented starter gates.yaml for the project found here.
+
+It reads, and never runs, what is already in the directory: pyproject.toml
+(ruff, mypy, pytest, the package and its version), package.json (lint and test
+scripts, the version, type declarations), tsconfig.json, and scripts/smoke-*.
+Every gate it writes is explained in a comment. It never overwrites a file,
+and what it writes is validated by the same loader `mergegate run` uses.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+import tomllib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mergegate.commands.schema import SCHEMA_URL
+from mergegate.results import EXIT_OK, EXIT_USAGE
+
+JUNIT_DIR = "reports/junit"
+_PLAIN = re.compile(r"[A-Za-z0-9_./@=+-]+(?: [A-Za-z0-9_./@=+-]+)*")
+# what YAML carries verbatim inside single quotes (printable, no line breaks, no BOM)
+_QUOTABLE = re.compile(
+    "[\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]*"
+)
+_VERSION_PATTERNS = (
+    '__version__ = "([^"]+)"',
+    "__version__ = '([^']+)'",
+    r"""__version__\s*[:=][^"'\n]*["']([^"']+)["']""",
+)
+_NPM_NO_TEST = "no test specified"
+
+
+@dataclass(frozen=True)
+class GateSpec:
+    name: str
+    comment: str
+    keys: tuple[tuple[str, object], ...]
+
+
+@dataclass
+class Project:
+    """What was found for one language: a label, its gates, and notes for the header."""
+
+    label: str
+    gates: list[GateSpec] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+# -- YAML text ------------------------------------------------------------------------
+
+
+def scalar(value: object) -> str:
+    """A YAML scalar: plain when unambiguous, else single-quoted, else JSON (valid YAML)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    text = str(value)
+    if _PLAIN.fullmatch(text) and _reads_back(text):
+        return text
+    if "'" not in text and _QUOTABLE.fullmatch(text):
+        return f"'{text}'"  # single quotes: backslashes and double quotes stay as written
+    return _double_quoted(text)
+
+
+def _reads_back(text: str) -> bool:
+    """True when YAML reads ``text`` unquoted as this very string (not a bool, number, null)."""
+    import yaml
+
+    try:
+        return bool(yaml.safe_load(text) == text)
+    except yaml.YAMLError:
+        return False
+
+
+def _double_quoted(text: str) -> str:
+    """YAML double quotes with everything outside printable ASCII escaped."""
+    out = []
+    for char in text:
+        code = ord(char)
+        if 0x20 <= code < 0x7F and char not in '"\\':
+            out.append(char)
+        elif code < 0x10000:
+            out.append(f"\\u{code:04x}")
+        else:
+            out.append(f"\\U{code:08x}")  # YAML's 8-digit escape: no surrogate pairs
+    return '"' + "".join(out) + '"'
+
+
+def flow(value: object) -> str:
+    if isinstance(value, Mapping):
+        return "{" + ", ".join(f"{k}: {flow(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(flow(v) for v in value) + "]"
+    return scalar(value)
+
+
+def gate_text(gate: GateSpec) -> str:
+    lines = [f"  # {line}" if line else "  #" for line in gate.comment.splitlines()]
+    lines.append(f"  {gate.name}:")
+    for key, value in gate.keys:
+        if isinstance(value, Mapping) and key != "version":
+            lines.append(f"    {key}:")
+            lines.extend(f"      {k}: {flow(v)}" for k, v in value.items())
+        else:
+            lines.append(f"    {key}: {flow(value)}")
+    return "\n".join(lines) + "\n"
+
+
+# -- reading the project ----------------------------------------------------------------
+
+
+def _read_toml(path: Path, project: Project) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        project.notes.append(f"{path.name} could not be read ({exc}); its tools were not detected")
+        return {}
+
+
+def _read_json(path: Path, project: Project) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        project.notes.append(
+            f"{path.name} could not be read ({exc}); its scripts were not detected"
+        )
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _table(doc: Mapping[str, Any], *keys: str) -> Mapping[str, Any]:
+    current: Any = doc
+    for key in keys:
+        current = current.get(key) if isinstance(current, Mapping) else None
+    return current if isinstance(current, Mapping) else {}
+
+
+def _rel(root: Path, path: Path) -> str:
+    return path.relative_to(root).as_posix()
+
+
+def _python_package(root: Path, doc: Mapping[str, Any]) -> Path | None:
+    """The import package of [project].name, under src/ or at the root."""
+    name = _table(doc, "project").get("name")
+    names = [re.sub(r"[-.]+", "_", name).lower()] if isinstance(name, str) else []
+    src = root / "src"
+    if not names and src.is_dir():
+        names = sorted(p.name for p in src.iterdir() if (p / "__init__.py").is_file())[:1]
+    for candidate in names:
+        for parent in (src, root):
+            package = parent / candidate
+            if (package / "__init__.py").is_file() and not package.is_symlink():
+                return package
+    return None
+
+
+def _version_spec(root: Path, doc: Mapping[str, Any], package: Path | None) -> object | None:
+    """What the semver gate should read: pyproject.toml, a {file, pattern}, or None."""
+    project = _table(doc, "project")
+    dynamic = project.get("dynamic", [])
+    if isinstance(project.get("version"), str):
+        return "pyproject.toml"
+    if not (isinstance(dynamic, list) and "version" in dynamic):
+        return None
+    hatch_path = _table(doc, "tool", "hatch", "version").get("path")
+    files = [root / hatch_path] if isinstance(hatch_path, str) else []
+    if package is not None:
+        files += [package / "__init__.py", package / "__about__.py", package / "_version.py"]
+    for file in files:
+        try:
+            text = file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            continue
+        if not file.resolve().is_relative_to(root.resolve()):
+            continue
+        for pattern in _VERSION_PATTERNS:
+            if re.search(pattern, text):
+                return {"file": _rel(root, file), "pattern": pattern}
+    return None
+
+
+def _has(root: Path, *names: str) -> bool:
+    return any((root / n).is_file() for n in names)
+
+
+def detect_python(root: Path) -> Project | None:
+    pyproject = root / "pyproject.toml"
+    if not pyproject.is_file():
+        return None
+    project = Project("Python (pyproject.toml)")
+    doc = _read_toml(pyproject, project)
+    tool = _table(doc, "tool")
+    package = _python_package(root, doc)
+    target = _rel(root, package.parent if package.parent != root else package) if package else "."
+    if "ruff" in tool or _has(root, "ruff.toml", ".ruff.toml"):
+        project.gates.append(GateSpec(
+            "lint", "ruff, configured in pyproject.toml / ruff.toml",
+            (("run", "ruff check ."),),
+        ))  # fmt: skip
+    if "mypy" in tool or _has(root, "mypy.ini", ".mypy.ini"):
+        files = _table(tool, "mypy").get("files")
+        project.gates.append(GateSpec(
+            "type-check", "mypy, configured in pyproject.toml / mypy.ini",
+            (("run", "mypy" if files else f"mypy {target}"),),
+        ))  # fmt: skip
+    if "pytest" in tool or _has(root, "pytest.ini", "conftest.py", "tests/conftest.py"):
+        project.gates.append(_pytest_gate())
+    _python_semver(root, doc, package, project)
+    return project
+
+
+def _pytest_gate() -> GateSpec:
+    return GateSpec(
+        "unit-tests",
+        "pytest writes JUnit; the gate counts the tests in it (each test once).\n"
+        "Raise min_passed to the size of your suite: then a suite that shrinks blocks too.",
+        (
+            ("kind", "tests"),
+            ("run", f"python -m pytest -q --junitxml={JUNIT_DIR}/pytest.xml"),
+            ("junit", f"{JUNIT_DIR}/*.xml"),
+            ("min_passed", 1),
+        ),
+    )
+
+
+def _python_semver(
+    root: Path, doc: Mapping[str, Any], package: Path | None, project: Project
+) -> None:
+    version = _version_spec(root, doc, package)
+    if package is None or version is None:
+        why = "no package directory" if package is None else "no readable version"
+        project.notes.append(f"no semver gate: {why} found (see `kind: semver` in the docs)")
+        return
+    project.gates.append(GateSpec(
+        "semver",
+        f"the public API of {_rel(root, package)} (compared with griffe) against the base\n"
+        "ref: a removal needs a major bump, an addition a minor one",
+        (("kind", "semver"), ("version", version), ("api", {"python": _rel(root, package)})),
+    ))  # fmt: skip
+
+
+def _node_test_gate(script: str) -> GateSpec:
+    junit = f"{JUNIT_DIR}/node.xml"
+    if script.startswith("node --test"):
+        rest = script[len("node --test") :]
+        return GateSpec(
+            "unit-tests",
+            "node's test runner (your `test` script), also reporting JUnit for the gate to count.\n"
+            "Raise min_passed to the size of your suite: then a suite that shrinks blocks too.",
+            (
+                ("kind", "tests"),
+                ("run", f"mkdir -p {JUNIT_DIR} && node --test --test-reporter=spec "
+                        f"--test-reporter-destination=stdout --test-reporter=junit "
+                        f"--test-reporter-destination={junit}{rest}"),
+                ("junit", f"{JUNIT_DIR}/*.xml"),
+                ("min_passed", 1),
+            ),
+        )  # fmt: skip
+    if "vitest" in script:
+        return GateSpec(
+            "unit-tests",
+            "vitest, also reporting JUnit for the gate to count.\n"
+            "Raise min_passed to the size of your suite: then a suite that shrinks blocks too.",
+            (
+                ("kind", "tests"),
+                ("run", f"npx vitest run --reporter=default --reporter=junit "
+                        f"--outputFile.junit={JUNIT_DIR}/vitest.xml"),
+                ("junit", f"{JUNIT_DIR}/*.xml"),
+                ("min_passed", 1),
+            ),
+        )  # fmt: skip
+    return GateSpec(
+        "unit-tests",
+        "your `test` script; it passes when it exits 0. To block on a test count, make it\n"
+        "write JUnit and use `kind: tests` with `junit:` and `min_passed:`.",
+        (("run", "npm test"),),
+    )
+
+
+def _node_api_paths(root: Path, package: Mapping[str, Any]) -> list[str]:
+    paths = [
+        value
+        for key in ("types", "typings")
+        if isinstance(value := package.get(key), str) and (root / value).is_file()
+    ]
+    if (root / "types").is_dir():
+        paths.append("types/**/*.d.ts")
+    paths.extend(n for n in ("openapi.yaml", "openapi.yml", "openapi.json") if _has(root, n))
+    return [p.removeprefix("./") for p in paths]
+
+
+def detect_node(root: Path) -> Project | None:
+    manifest = root / "package.json"
+    if not manifest.is_file():
+        return None
+    project = Project("Node (package.json)")
+    package = _read_json(manifest, project)
+    raw_scripts = package.get("scripts")
+    scripts: dict[str, Any] = raw_scripts if isinstance(raw_scripts, dict) else {}
+    if isinstance(scripts.get("lint"), str):
+        project.gates.append(GateSpec("lint", "your `lint` script", (("run", "npm run lint"),)))
+    if (root / "tsconfig.json").is_file():
+        project.gates.append(GateSpec(
+            "type-check", "TypeScript, type-checked without emitting (tsconfig.json)",
+            (("run", "npx tsc --noEmit"),),
+        ))  # fmt: skip
+    test = scripts.get("test")
+    if isinstance(test, str) and _NPM_NO_TEST not in test:
+        project.gates.append(_node_test_gate(test.strip()))
+    api = _node_api_paths(root, package)
+    if isinstance(package.get("version"), str) and api:
+        project.gates.append(GateSpec(
+            "semver",
+            "any change to the published API files needs at least a minor version bump",
+            (("kind", "semver"), ("version", "package.json"), ("api", {"paths": api})),
+        ))  # fmt: skip
+    else:
+        project.notes.append(
+            "no semver gate: package.json needs a version and an API file to watch "
+            '("types", types/, openapi.yaml)'
+        )
+    return project
+
+
+def smoke_gate(root: Path) -> GateSpec | None:
+    scripts = root / "scripts"
+    if not scripts.is_dir() or not any(p.is_file() for p in scripts.glob("smoke-*")):
+        return None
+    return GateSpec(
+        "smoke",
+        "every scripts/smoke-* runs (.js/.mjs with node, .py with python, .sh with bash)\n"
+        "and must exit 0",
+        (("kind", "smoke"), ("scripts", "scripts/smoke-*")),
+    )
+
+
+def _secrets_gate() -> GateSpec:
+    return GateSpec(
+        "no-secrets",
+        "well-known credential formats in tracked files; findings name file:line, never the secret",
+        (("kind", "forbid"), ("builtin", ["secrets"])),
+    )
+
+
+def _placeholder_gate() -> GateSpec:
+    return GateSpec(
+        "replace-me",
+        "Nothing to check was detected here (no lint, type or test setup), so this\n"
+        "placeholder blocks until you replace it with real checks (`run: make test`).",
+        (("run", "echo 'edit gates.yaml: replace this gate with your checks' >&2; exit 1"),),
+    )
+
+
+# -- assembling ---------------------------------------------------------------------
+
+
+def _prefixed(projects: list[Project]) -> list[GateSpec]:
+    """Gate names from two languages get a py-/js- prefix so they cannot collide."""
+    if len(projects) < 2:
+        return [g for p in projects for g in p.gates]
+    prefixes = {"Python": "py-", "Node": "js-"}
+    out: list[GateSpec] = []
+    for project in projects:
+        prefix = next(v for k, v in prefixes.items() if project.label.startswith(k))
+        out.extend(GateSpec(prefix + g.name, g.comment, g.keys) for g in project.gates)
+    return out
+
+
+def plan_gates(root: Path) -> tuple[list[Project], list[GateSpec]]:
+    projects = [p for p in (detect_python(root), detect_node(root)) if p is not None]
+    gates = _prefixed(projects)
+    smoke = smoke_gate(root)
+    if smoke is not None:
+        gates.append(smoke)
+    if not gates:
+        gates.append(_placeholder_gate())
+    gates.append(_secrets_gate())
+    return projects, gates
+
+
+def _header(projects: Iterable[Project]) -> list[str]:
+    found = [p.label for p in projects] or ["no Python or Node project"]
+    lines = [
+        f"# yaml-language-server: $schema={SCHEMA_URL}",
+        "# gates.yaml: what a change must pass before it merges. Written by `mergegate init`",
+        f"# for what it found here: {', '.join(found)}.",
+        "#",
+        "# See the plan without running anything: mergegate run --dry-run",
+        "# Run the gates:                          mergegate run",
+        "# Keys every gate accepts: description, needs, timeout, env, cwd, blocking, if_changed.",
+    ]
+    notes = [n for p in projects for n in p.notes]
+    if notes:
+        lines.append("#")
+        lines.extend(f"# Note: {n}" for n in notes)
+    return lines
+
+
+_FOOTER = """\
+  # More kinds, when you need them:
+  # witness:                       # dist/ must match the newest signed manifest entry
+  #   kind: witness                # record one with: mergegate witness sign -m "merge: #123"
+  #   paths: ["dist/**"]
+  #   require_new_entry: true
+"""
+
+
+def render(root: Path) -> tuple[str, list[GateSpec]]:
+    projects, gates = plan_gates(root)
+    body = [
+        *_header(projects),
+        "version: 1",
+        "# base: origin/main  # default: origin/$GITHUB_BASE_REF in a pull request, else the",
+        "#                    # merge-base with origin/main or main",
+        "defaults:",
+        "  timeout: 15m",
+        "gates:",
+    ]
+    text = "\n".join(body) + "\n" + "\n".join(gate_text(g) for g in gates) + "\n" + _FOOTER
+    return text, gates
+
+
+def main(args: argparse.Namespace) -> int:
+    target = Path(args.config)
+    if target.exists() or target.is_symlink():
+        sys.stderr.write(
+            f"mergegate: {target} already exists; init never overwrites it. Edit it, move it "
+            "away, or write a new one elsewhere with `mergegate init -c PATH`.\n"
+        )
+        return EXIT_USAGE
+    root = target.parent if str(target.parent) else Path(".")
+    if not root.is_dir():
+        sys.stderr.write(f"mergegate: directory {root} does not exist\n")
+        return EXIT_USAGE
+    text, gates = render(root)
+    from mergegate.config import parse_config
+
+    parse_config(text, str(target))  # a starter that does not load would be a bug: exit 3
+    try:
+        with open(target, "x", encoding="utf-8") as fh:
+            fh.write(text)
+    except FileExistsError:
+        sys.stderr.write(f"mergegate: {target} appeared meanwhile; not overwriting it\n")
+        return EXIT_USAGE
+    names = ", ".join(g.name for g in gates)
+    print(f"wrote {target} with {len(gates)} gate(s): {names}")
+    print("next: read it, then `mergegate run --dry-run` to see the plan")
+    return EXIT_OK
