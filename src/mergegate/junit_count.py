@@ -32,11 +32,14 @@ import re
 import stat
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from hashlib import blake2b
 from pathlib import Path
 from typing import Any, BinaryIO
 
 MAX_REPORT_BYTES = 1024**3  # a JUnit file larger than this is refused, not parsed
 MAX_MESSAGE_CHARS = 500
+MAX_NESTING = 256  # elements deep; JUnit writers nest a handful
+MAX_ENTRIES = 5_000_000  # testcase elements over all reports: a bound on memory
 _CHUNK = 1 << 20
 KEEP_FAILURES = 20  # failing tests listed in a result; the counts cover all of them
 
@@ -118,7 +121,7 @@ class Tally:
             fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
         except OSError as exc:
             raise JUnitError(f"{label}: cannot open: {exc.strerror or exc}") from None
-        with os.fdopen(fd, "rb") as fh:
+        try:
             info = os.fstat(fd)
             if not stat.S_ISREG(info.st_mode):
                 raise JUnitError(f"{label}: not a regular file")
@@ -130,6 +133,11 @@ class Tally:
                 )
             if info.st_size == 0:
                 raise JUnitError(f"{label}: empty file (the test run wrote no report?)")
+            fh = os.fdopen(fd, "rb")
+        except BaseException:
+            os.close(fd)
+            raise
+        with fh:
             try:
                 _Reader(self, label).parse_file(fh)
             except OSError as exc:
@@ -187,6 +195,11 @@ def count_bytes(data: bytes) -> Counts:
     tally = Tally()
     tally.add_bytes(data)
     return tally.counts()
+
+
+def _telling(line: str) -> bool:
+    """A body line worth showing as the message: not blank, not go test's framing."""
+    return bool(line) and not line.startswith(("=== RUN", "=== PAUSE", "=== CONT", "--- FAIL"))
 
 
 class _Reader:
@@ -262,6 +275,9 @@ class _Reader:
     def _forbid_external(self, *_: object) -> int:
         raise JUnitError(f"{self.shown}:{self._line()}: external entity reference refused")
 
+    def _too_deep(self) -> None:
+        raise JUnitError(f"{self.shown}:{self._line()}: elements nested deeper than {MAX_NESTING}")
+
     def _line(self) -> int:
         return int(self.parser.CurrentLineNumber)
 
@@ -278,6 +294,8 @@ class _Reader:
 
     def _start(self, tag: str, attrs: dict[str, str]) -> None:
         depth = self.depth = self.depth + 1
+        if depth > MAX_NESTING:
+            self._too_deep()
         if tag == "testcase":
             self.cases.append([attrs, depth, PASSED, ""])
         elif tag in _OUTCOME_OF:
@@ -300,12 +318,13 @@ class _Reader:
             self._stop_text()
 
     def _enter_suite(self, attrs: Mapping[str, str]) -> None:
-        key, file, _ = self.suites[-1]
+        parent, file, _ = self.suites[-1]
         name = attrs.get("name", "")
         file = attrs.get("file") or file
-        # the scope key: the file attribute, then the suite path (\x1d and \x1f never occur
-        # in XML text, so no two different paths join to the same key)
-        scope = f"{file}\x1d{key.partition(chr(0x1D))[2]}\x1f{name}"
+        # a digest of the parent's key, the file attribute and the name: a fixed size
+        # however deep or long the names (\x1d and \x1f never occur in XML text)
+        joined = f"{parent}\x1d{file}\x1f{name}".encode("utf-8", "surrogatepass")
+        scope = blake2b(joined, digest_size=16).hexdigest()
         self.suites.append((scope, file, name))
         self.scope = self.tally.scope(scope)
 
@@ -319,17 +338,18 @@ class _Reader:
             self.parser.CharacterDataHandler = self._text
 
     def _text(self, data: str) -> None:
-        self.text.append(data)
-        self.text_size += len(data)
-        if self.text_size > 4 * MAX_MESSAGE_CHARS:  # enough for a first line; skip the rest
-            self.parser.CharacterDataHandler = None
+        # enough for a first line; the rest is skipped (the handler stays: swapping it
+        # here would make pyexpat flush its buffer into this very handler)
+        if self.text_size <= 4 * MAX_MESSAGE_CHARS:
+            self.text.append(data)
+            self.text_size += len(data)
 
     def _stop_text(self) -> None:
         self.parser.CharacterDataHandler = None
         self.text_depth = 0
         body = "".join(self.text)
         self.text = []
-        first = next((line.strip() for line in body.splitlines() if line.strip()), "")
+        first = next((line for line in map(str.strip, body.splitlines()) if _telling(line)), "")
         if first and self.cases:
             self.cases[-1][3] = first
 
@@ -339,8 +359,8 @@ class _Reader:
         name = attrs.get("name", "")
         file = attrs.get("file")
         # jest-junit repeats the full title as classname: grouping by it would make one
-        # dict per test
-        group_key = "" if classname == name else classname
+        # dict per test (\x1e never occurs in XML text, so this group is no classname's)
+        group_key = "\x1e" if classname == name else classname
         if file and file != self.suites[-1][1]:
             group_key = f"{file}\x1e{group_key}"
         group = self.scope.get(group_key)
@@ -348,6 +368,8 @@ class _Reader:
             group = self.scope[group_key] = {}
         tally = self.tally
         tally.entries += 1
+        if tally.entries > MAX_ENTRIES:
+            raise JUnitError(f"{self.shown}: more than {MAX_ENTRIES} test cases; refusing to count")
         previous = group.get(name)
         group[name] = outcome
         counts = tally.by_outcome
