@@ -17,7 +17,7 @@ import io
 import logging
 import tarfile
 import tempfile
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
@@ -96,9 +96,12 @@ class PythonPackage:
     def rel_file(self, filepath: Path, search_root: Path) -> str | None:
         """A loaded file's path relative to the project root, whichever tree it came from."""
         try:
-            rel = filepath.resolve().relative_to(search_root.resolve())
+            rel = filepath.relative_to(search_root)
         except ValueError:
-            return None
+            try:  # griffe keeps resolved paths: compare resolved ones
+                rel = filepath.resolve().relative_to(search_root.resolve())
+            except ValueError:
+                return None
         return str(PurePosixPath(self.parent, *rel.parts)) if self.parent else rel.as_posix()
 
 
@@ -109,14 +112,14 @@ def python_changes(
     import griffe
 
     logging.getLogger("griffe").setLevel(logging.CRITICAL)  # failures are reported by us
-    head_search = root / package.parent
+    head_search = (root / package.parent).resolve()
     if not (root / package.path).exists():
         raise ApiError(
             f"api.python: {package.path} does not exist in the working tree; "
             "fix the path in gates.yaml (a package directory or a .py module)"
         )
     with tempfile.TemporaryDirectory(prefix="mergegate-semver-") as tmp:
-        base_search = Path(tmp)
+        base_search = Path(tmp).resolve()
         new = _load(griffe, head_search, package, "the working tree")
         _check_loaded(root, new, package, touched)
         if not _export_base(root, base_sha, package, base_search):
@@ -226,9 +229,12 @@ def _compare(
         if change.kind == "object-removed":
             removed.add(change.subject)
         changes.append(change)
-    old_surface = Surface.of(old, lambda o: _locate(o, package, base_search))
-    new_surface = Surface.of(new, lambda o: _locate(o, package, head_search))
-    changes.extend(surface_changes(old_surface, new_surface, removed))
+    try:
+        old_surface = Surface.of(old, lambda o: _locate(o, package, base_search))
+        new_surface = Surface.of(new, lambda o: _locate(o, package, head_search))
+        changes.extend(surface_changes(old_surface, new_surface, removed))
+    except RecursionError:
+        raise ApiError(f"{package.path}: the public API nests too deeply to compare") from None
     return changes
 
 
@@ -277,14 +283,14 @@ def _drop_unresolvable_class_aliases(module: Object, errors: tuple[type[Exceptio
                 stack.append(member)
 
 
-def _locate(
-    obj: Object | Alias, package: PythonPackage, search: Path
-) -> tuple[str | None, int | None]:
+def _locate(obj: Any, package: PythonPackage, search: Path) -> tuple[str | None, int | None]:
+    if obj is None:
+        return None, None
     holder: Any = obj.parent if obj.is_alias else obj
     line = getattr(obj, "alias_lineno", None) if obj.is_alias else obj.lineno
     try:
         filepath = holder.filepath if holder is not None else None
-    except Exception:
+    except Exception:  # a builtin module has no file
         return None, None
     if isinstance(filepath, list):
         filepath = filepath[0] if filepath else None
@@ -358,65 +364,63 @@ _MESSAGES: Mapping[str, Any] = {
 class Entry:
     canonical: str  # where the object is defined (an alias's target)
     kind: str
-    file: str | None
-    line: int | None
-    optional_params: frozenset[str] = frozenset()
-    params: frozenset[str] = frozenset()
+    obj: Any = field(compare=False, repr=False)  # what to locate and read parameters from
+
+
+Locator = Callable[[Any], tuple[str | None, int | None]]
 
 
 @dataclass
 class Surface:
-    """Every public path of a package, and each module's ``__all__``."""
+    """Every public path of a package, and each module's ``__all__``.
+
+    Locations are computed only for what gets reported: resolving a path per object
+    would cost more than the walk itself on a large package.
+    """
 
     top: str
+    locate: Locator
     entries: dict[str, Entry] = field(default_factory=dict)
     exports: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    exports_at: dict[str, tuple[str | None, int | None]] = field(default_factory=dict)
+    exports_holder: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, module: Object, locate: Any) -> Surface:
-        surface = cls(module.path)
-        surface._walk(module, module.path, locate, frozenset({module.path}))
+    def of(cls, module: Object, locate: Locator) -> Surface:
+        surface = cls(module.path, locate)
+        surface._walk(module, module.path, frozenset({module.path}))
         return surface
 
-    def _walk(self, obj: Object, path: str, locate: Any, ancestors: frozenset[str]) -> None:
+    def _walk(self, obj: Object, path: str, ancestors: frozenset[str]) -> None:
         if obj.is_module:
-            self._record_exports(obj, path, locate)
-        for name, member in _members(obj).items():
+            self._record_exports(obj, path)
+        for name, member in obj.members.items():
             if (obj.is_module and name == "__all__") or not _is_public(member):
                 continue
             child = f"{path}.{name}"
             target = _target(member)
-            entry = _entry(member, target, child, locate)
+            entry = _entry(member, target, child)
             self.entries[child] = entry
             if target is None or entry.canonical in ancestors:
                 continue
             if target.is_class or (target.is_module and not member.is_alias):
-                self._walk(target, child, locate, ancestors | {entry.canonical})
+                self._walk(target, child, ancestors | {entry.canonical})
 
-    def _record_exports(self, module: Object, path: str, locate: Any) -> None:
+    def _record_exports(self, module: Object, path: str) -> None:
         exports = module.exports
         if exports is None:
             return
         self.exports[path] = tuple(str(getattr(e, "name", e)) for e in exports)
-        holder = module.members.get("__all__")
-        self.exports_at[path] = locate(holder) if holder is not None else locate(module)
+        self.exports_holder[path] = module.members.get("__all__", module)
 
-
-def _members(obj: Object) -> Mapping[str, Object | Alias]:
-    if obj.is_class:
-        try:
-            members: Mapping[str, Object | Alias] = obj.all_members
-        except Exception:
-            members = obj.members
-        return members
-    return obj.members
+    def change(self, kind: str, subject: str, message: str, obj: Any) -> ApiChange:
+        file, line = self.locate(obj)
+        return ApiChange(kind, subject, message, file, line)
 
 
 def _is_public(member: Object | Alias) -> bool:
     try:
         return bool(member.is_public)
-    except Exception:
+    except Exception:  # griffe could not decide (unresolvable alias): not in the surface
         return False
 
 
@@ -425,27 +429,29 @@ def _target(member: Object | Alias) -> Object | None:
         return member  # type: ignore[return-value]
     try:
         target = member.final_target  # type: ignore[union-attr]
-    except Exception:
+    except Exception:  # external or cyclic alias: recorded, not walked
         return None
     return target
 
 
-def _entry(member: Object | Alias, target: Object | None, path: str, locate: Any) -> Entry:
+def _entry(member: Object | Alias, target: Object | None, path: str) -> Entry:
     if target is None:
-        file, line = locate(member)
-        return Entry(str(getattr(member, "target_path", path)), "alias", file, line)
-    file, line = locate(target if not member.is_alias else member)
+        return Entry(str(getattr(member, "target_path", path)), "alias", member)
     try:
         canonical = target.canonical_path
-    except Exception:
+    except Exception:  # a broken parent chain: the public path stands in
         canonical = path
-    params: frozenset[str] = frozenset()
-    optional: frozenset[str] = frozenset()
-    if target.is_function:
-        parameters = list(target.parameters)  # type: ignore[attr-defined]
-        params = frozenset(p.name for p in parameters)
-        optional = frozenset(p.name for p in parameters if not p.required)
-    return Entry(canonical, str(target.kind.value), file, line, optional, params)
+    return Entry(canonical, str(target.kind.value), member if member.is_alias else target)
+
+
+def _parameters(entry: Entry) -> tuple[frozenset[str], frozenset[str]]:
+    """(all parameter names, optional ones) of a function entry."""
+    target = _target(entry.obj)
+    parameters = list(getattr(target, "parameters", ()))
+    return (
+        frozenset(p.name for p in parameters),
+        frozenset(p.name for p in parameters if not p.required),
+    )
 
 
 def surface_changes(old: Surface, new: Surface, removed: set[str]) -> list[ApiChange]:
@@ -470,7 +476,7 @@ def _additions(old: Surface, new: Surface) -> list[ApiChange]:
     for path, entry in sorted(added.values(), key=lambda item: item[0]):
         if _has_added_parent(path, paths, new.top):
             continue  # a new class brings its methods: the class is the addition
-        changes.append(ApiChange("added", path, f"added {path}", entry.file, entry.line))
+        changes.append(new.change("added", path, f"added {path}", entry.obj))
     return changes
 
 
@@ -495,19 +501,13 @@ def _parameter_additions(old: Surface, new: Surface) -> list[ApiChange]:
         before = old.entries.get(path)
         if before is None or entry.kind != "function" or before.kind != "function":
             continue
-        for name in sorted(entry.optional_params - before.params):
-            if (entry.canonical, name) in seen:
-                continue
-            seen.add((entry.canonical, name))
-            changes.append(
-                ApiChange(
-                    "parameter-added",
-                    f"{path}({name})",
-                    f"added parameter {name} to {path}",
-                    entry.file,
-                    entry.line,
-                )
-            )
+        optional = _parameters(entry)[1]
+        added = optional - _parameters(before)[0]
+        for name in sorted(added):
+            if (entry.canonical, name) not in seen:
+                seen.add((entry.canonical, name))
+                message = f"added parameter {name} to {path}"
+                changes.append(new.change("parameter-added", f"{path}({name})", message, entry.obj))
     return changes
 
 
@@ -517,16 +517,13 @@ def _export_removals(old: Surface, new: Surface, removed: set[str]) -> list[ApiC
         if module != new.top and module not in new.entries:
             continue  # the module itself went: griffe reports that
         now = new.exports.get(module)
-        file, line = new.exports_at.get(module, (None, None))
+        holder = new.exports_holder.get(module) or getattr(new.entries.get(module), "obj", None)
         for name in names:
             path = f"{module}.{name}"
             if path in removed or (now is not None and name in now):
                 continue
             if now is None and path in new.entries:
                 continue  # __all__ was deleted, the name is still public
-            changes.append(
-                ApiChange(
-                    "export-removed", path, f"removed {path} from {module}.__all__", file, line
-                )
-            )
+            message = f"removed {path} from {module}.__all__"
+            changes.append(new.change("export-removed", path, message, holder))
     return changes
