@@ -1,0 +1,1 @@
+"""End-to-end tests: the example projects under examples/, gated by the real CLI."""
