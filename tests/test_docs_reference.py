@@ -1,0 +1,327 @@
+"""docs/configuration.md against the JSON Schema of gates.yaml: every key documented, no more.
+
+Each model of the schema has its section in the reference (a heading, mapped below);
+every key of the model must be a row of that section's table, and a scalar default
+must be written in that row. Keys every gate shares live in one section, each
+kind's own keys in the kind's section. A new model or kind fails here until the
+reference has a section for it, and a row documenting a key that no longer exists
+fails too.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mergegate.config import KINDS, json_schema
+
+REFERENCE = Path(__file__).resolve().parents[1] / "docs" / "configuration.md"
+COMMON = "Keys every gate accepts"
+# schema model -> the heading of its section in configuration.md
+SECTIONS = {
+    "<root>": "Top level",
+    "Defaults": "`defaults`",
+    "Reports": "`reports`",
+    "ApiSpec": "semver: `api`",
+    "VersionPattern": "semver: `version` as a pattern",
+    **{f"{kind.capitalize()}Gate": f"`kind: {kind}`" for kind in KINDS},
+}
+_HEADING = re.compile(r"^(#+)\s+(.*?)\s*$")
+_ROW = re.compile(r"^\|\s*`([^`]+)`\s*\|.*$", re.MULTILINE)
+
+
+def sections(markdown: str) -> dict[str, str]:
+    """Heading text -> the text under it, up to the next heading of the same or a higher level."""
+    lines = markdown.splitlines()
+    found: dict[str, str] = {}
+    for i, line in enumerate(lines):
+        match = _HEADING.match(line)
+        if not match:
+            continue
+        level = len(match.group(1))
+        end = next(
+            (
+                j
+                for j in range(i + 1, len(lines))
+                if (m := _HEADING.match(lines[j])) and len(m.group(1)) <= level
+            ),
+            len(lines),
+        )
+        found[match.group(2)] = "\n".join(lines[i + 1 : end])
+    return found
+
+
+def rows(section: str) -> dict[str, str]:
+    """Rows of a section's own tables (not its subsections'): `key` -> the whole row."""
+    own = []
+    for line in section.splitlines():
+        if _HEADING.match(line):
+            break
+        own.append(line)
+    return {m.group(1): m.group(0) for m in _ROW.finditer("\n".join(own))}
+
+
+def models(schema: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """Schema model name -> its properties, the document root included."""
+    found = {"<root>": dict(schema["properties"])}
+    for name, definition in schema.get("$defs", {}).items():
+        if "properties" in definition:
+            found[name] = dict(definition["properties"])
+    return found
+
+
+def common_gate_keys(all_models: Mapping[str, Mapping[str, Any]]) -> set[str]:
+    gates = [set(props) for name, props in all_models.items() if name.endswith("Gate")]
+    return set.intersection(*gates)
+
+
+def expected_keys() -> Iterator[tuple[str, str, Any]]:
+    """(section heading, key, the key's schema) for every key of every model."""
+    all_models = models(json_schema())
+    common = common_gate_keys(all_models)
+    for name, props in all_models.items():
+        assert name in SECTIONS, (
+            f"the schema has a model {name!r} with no section in docs/configuration.md: "
+            "add a section documenting its keys and map it in SECTIONS"
+        )
+        for key, prop in props.items():
+            is_common = name.endswith("Gate") and key in common
+            yield (COMMON if is_common else SECTIONS[name]), key, prop
+
+
+def default_words(prop: Mapping[str, Any]) -> list[str]:
+    """How a scalar default must appear in its row; [] when the row may say it in words."""
+    if "default" not in prop:
+        return []
+    value = prop["default"]
+    if isinstance(value, bool):
+        return ["true" if value else "false"]
+    if isinstance(value, int) or (isinstance(value, str) and value):
+        return [str(value)]
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return list(value)
+    return []  # null, "", {} and durations (900.0 is written as 15m)
+
+
+def undocumented(reference: Mapping[str, str]) -> list[str]:
+    missing = []
+    for heading, key, _ in expected_keys():
+        if heading not in reference:
+            missing.append(f"section {heading!r} (for {key})")
+        elif key not in rows(reference[heading]):
+            missing.append(f"{key!r} in section {heading!r}")
+    return sorted(missing)
+
+
+def wrong_defaults(reference: Mapping[str, str]) -> list[str]:
+    wrong = []
+    seen: set[tuple[str, str]] = set()
+    for heading, key, prop in expected_keys():
+        if (heading, key) in seen or key == "kind":
+            continue  # shared keys are checked once; kind's default differs per model
+        seen.add((heading, key))
+        row = rows(reference.get(heading, "")).get(key, "")
+        wrong += [f"{heading} / {key}: {w!r}" for w in default_words(prop) if w not in row]
+    return wrong
+
+
+def stale_rows(reference: Mapping[str, str]) -> list[str]:
+    known: dict[str, set[str]] = {}
+    for heading, key, _ in expected_keys():
+        known.setdefault(heading, set()).add(key)
+    return [
+        f"{key!r} in section {heading!r}"
+        for heading, keys in known.items()
+        for key in rows(reference.get(heading, ""))
+        if key not in keys
+    ]
+
+
+@pytest.fixture(scope="module")
+def doc() -> str:
+    return REFERENCE.read_text(encoding="utf-8")
+
+
+def test_every_schema_key_has_a_row_in_its_section(doc: str) -> None:
+    missing = undocumented(sections(doc))
+    assert not missing, "docs/configuration.md does not document: " + "; ".join(missing)
+
+
+def test_every_scalar_default_is_written_in_its_row(doc: str) -> None:
+    wrong = wrong_defaults(sections(doc))
+    assert not wrong, "defaults missing from their rows in docs/configuration.md: " + "; ".join(
+        wrong
+    )
+
+
+def test_no_row_documents_a_key_the_schema_lacks(doc: str) -> None:
+    stale = stale_rows(sections(doc))
+    assert not stale, "docs/configuration.md documents keys gates.yaml does not have: " + "; ".join(
+        stale
+    )
+
+
+def test_the_common_section_holds_the_keys_every_gate_shares() -> None:
+    shared = common_gate_keys(models(json_schema()))
+    assert {"kind", "needs", "timeout", "blocking", "if_changed"} <= shared
+
+
+# -- the checker itself -------------------------------------------------------------
+
+
+SAMPLE = """\
+# Title
+## `kind: demo`
+| key | default |
+|---|---|
+| `alpha` | `3` |
+| `beta` | none |
+### sub
+| `gamma` | x |
+## Other
+| `delta` | y |
+"""
+
+
+def test_sections_nest_and_rows_stay_in_their_own_section() -> None:
+    found = sections(SAMPLE)
+    assert "gamma" in found["`kind: demo`"]
+    assert set(rows(found["`kind: demo`"])) == {"alpha", "beta"}
+    assert set(rows(found["sub"])) == {"gamma"}
+    assert set(rows(found["Other"])) == {"delta"}
+
+
+def test_rows_keep_the_whole_row_for_the_default_check() -> None:
+    assert rows(sections(SAMPLE)["`kind: demo`"])["alpha"] == "| `alpha` | `3` |"
+
+
+@pytest.mark.parametrize(
+    ("prop", "words"),
+    [
+        ({"default": True}, ["true"]),
+        ({"default": 0}, ["0"]),
+        ({"default": "dist/**"}, ["dist/**"]),
+        ({"default": ["**/*"]}, ["**/*"]),
+        ({"default": None}, []),
+        ({"default": 900.0}, []),
+        ({}, []),
+    ],
+)
+def test_default_words(prop: dict[str, Any], words: list[str]) -> None:
+    assert default_words(prop) == words
+
+
+def test_a_row_removed_from_the_reference_is_caught(doc: str) -> None:
+    broken = doc.replace("| `max_skipped` |", "| max skipped |")
+    assert undocumented(sections(broken)) == ["'max_skipped' in section '`kind: tests`'"]
+
+
+def test_a_section_removed_from_the_reference_is_caught(doc: str) -> None:
+    broken = doc.replace("### semver: `api`", "### the api")
+    missing = undocumented(sections(broken))
+    assert "section 'semver: `api`' (for python)" in missing
+
+
+def test_a_wrong_default_is_caught(doc: str) -> None:
+    broken = doc.replace("| `verification.md.json` |", "| `manifest.json` |")
+    assert wrong_defaults(sections(broken)) == [
+        "`kind: witness` / manifest: 'verification.md.json'"
+    ]
+
+
+def test_a_stale_row_is_caught(doc: str) -> None:
+    broken = doc.replace("| `allow_empty` |", "| `allow_none` |")
+    assert stale_rows(sections(broken)) == ["'allow_none' in section '`kind: smoke`'"]
+
+
+# -- the rest of the guide ----------------------------------------------------------
+
+DOCS = [*sorted(REFERENCE.parent.glob("*.md")), REFERENCE.parents[1] / "README.md"]
+_YAML_BLOCK = re.compile(r"^```yaml\n(.*?)^```", re.MULTILINE | re.DOTALL)
+_LINK = re.compile(r"\]\(([^)\s]+)\)")
+# written under another issue, linked from the guide before it lands
+PENDING = {"docs/performance.md"}
+
+
+def yaml_blocks() -> list[tuple[str, str]]:
+    """(where, text) of every ```yaml block in the guide and the README."""
+    return [
+        (f"{path.name} block {i + 1}", block)
+        for path in DOCS
+        for i, block in enumerate(_YAML_BLOCK.findall(path.read_text(encoding="utf-8")))
+    ]
+
+
+def gates_yaml_examples() -> list[tuple[str, str]]:
+    """(where, gates.yaml text) for every YAML block that is a whole file or a set of gates."""
+    import yaml
+
+    found = []
+    for where, block in yaml_blocks():
+        try:
+            data = yaml.safe_load(block)
+        except yaml.YAMLError:
+            continue  # test_every_yaml_block_parses reports it
+        if not isinstance(data, dict):
+            continue
+        if "gates" in data:
+            found.append((where, block))
+        elif all(isinstance(v, dict) and ("kind" in v or "run" in v) for v in data.values()):
+            found.append((where, yaml.safe_dump({"version": 1, "gates": data})))
+    return found
+
+
+@pytest.mark.parametrize(("where", "text"), [pytest.param(*b, id=b[0]) for b in yaml_blocks()])
+def test_every_yaml_block_parses(where: str, text: str) -> None:
+    import yaml
+
+    try:
+        yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        pytest.fail(f"{where} is not valid YAML: {exc}")
+
+
+def test_the_guide_has_gates_yaml_examples() -> None:
+    assert len(gates_yaml_examples()) >= 10
+
+
+@pytest.mark.parametrize(
+    ("where", "text"), [pytest.param(*e, id=e[0]) for e in gates_yaml_examples()]
+)
+def test_every_gates_yaml_example_is_valid(where: str, text: str) -> None:
+    from mergegate.config import parse_config
+    from mergegate.errors import ConfigError
+
+    try:
+        parse_config(text, where)
+    except ConfigError as exc:
+        pytest.fail(f"{where} is not a valid gates.yaml:\n{exc}")
+
+
+def test_relative_links_resolve() -> None:
+    root = REFERENCE.parents[1]
+    broken = []
+    for path in DOCS:
+        for target in _LINK.findall(path.read_text(encoding="utf-8")):
+            if target.startswith(("http://", "https://", "#", "mailto:")):
+                continue
+            resolved = (path.parent / target.split("#", 1)[0]).resolve()
+            rel = resolved.relative_to(root).as_posix() if resolved.is_relative_to(root) else ""
+            if not resolved.exists() and rel not in PENDING:
+                broken.append(f"{path.name}: {target}")
+    assert not broken, "links to files that do not exist: " + "; ".join(broken)
+
+
+def test_the_semver_policy_map_lists_every_change_kind() -> None:
+    from mergegate.semver.kinds import CHANGE_KINDS
+
+    doc = sections((REFERENCE.parent / "semver.md").read_text(encoding="utf-8"))
+    table = rows(doc["The policy map"])
+    assert set(table) == set(CHANGE_KINDS)
+    for kind, (level, _) in CHANGE_KINDS.items():
+        shown = level.label if level is not None else "`api.level`"
+        assert f"| {shown} |" in table[kind], f"semver.md: {kind} should default to {shown}"
