@@ -9,6 +9,8 @@ import nox
 
 sys.path.insert(0, str(Path(__file__).parent / "src"))
 
+import mergegate.nox  # importable only once src is on the path
+
 nox.options.sessions = ["gates"]
 nox.options.reuse_existing_virtualenvs = True
 
@@ -35,8 +37,6 @@ def type_check(session: nox.Session) -> None:
     session.run("mypy", *session.posargs)
 
 
-@nox.session(python=PYTHON)
-def gates(session: nox.Session) -> None:
-    """mergegate gating this repository with its own gates.yaml (posargs are forwarded)."""
-    session.install("-e", ".[dev]")
-    session.run("mergegate", "run", *session.posargs)
+# `nox -s gates`: mergegate gating this repository with its own gates.yaml; posargs are
+# forwarded (`nox -s gates -- --dry-run`). The same helper a user's noxfile calls.
+mergegate.nox.register(python=PYTHON, install=["-e", ".[dev]"], requirement=None)

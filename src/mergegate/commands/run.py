@@ -109,7 +109,11 @@ def report_paths(
 
 
 def write_reports(
-    run: RunResult, paths: Mapping[str, Path], environ: Mapping[str, str]
+    run: RunResult,
+    paths: Mapping[str, Path],
+    environ: Mapping[str, str],
+    config: str | None = None,
+    redactor: Redactor | None = None,
 ) -> list[str]:
     """Write every report; returns the paths written. OSError propagates to the caller."""
     from mergegate.report import json_report, junit
@@ -123,7 +127,13 @@ def write_reports(
     if "summary" in paths or environ.get("GITHUB_STEP_SUMMARY"):
         from mergegate.report import markdown
 
-        renderers["summary"] = markdown.render
+        command = "mergegate " + " ".join(sys.argv[1:])
+        record = markdown.MergeRecord.from_environ(
+            environ,
+            command=redactor.redact(command) if redactor else command,
+            config=config if config and config != "gates.yaml" else None,
+        )
+        renderers["summary"] = lambda r: markdown.render(r, record)
     for key, path in paths.items():
         write_atomic(path, renderers[key](run))
         written.append(_shown(path))
@@ -151,7 +161,13 @@ def _report(
 ) -> int:
     code = run.exit_code
     try:
-        written = write_reports(run, report_paths(loaded, args, environ), environ)
+        written = write_reports(
+            run,
+            report_paths(loaded, args, environ),
+            environ,
+            config=str(args.config),
+            redactor=make_redactor(loaded, environ),
+        )
     except OSError as exc:
         written = []
         sys.stderr.write(f"mergegate: cannot write a report: {exc}; the merge is blocked\n")
