@@ -13,7 +13,9 @@ so the counter has duplicates to fold). Then, per round, in alternating order:
   keys, outcome precedence, failure messages);
 - stdlib: ``xml.etree.ElementTree.iterparse`` over "end" events, classifying each
   testcase by its children and clearing it, nothing else (no rerun folding, no
-  hardening): the floor a streaming counter is measured against.
+  hardening): the floor a streaming counter is measured against;
+- defusedxml (time only): the same loop through ``defusedxml.ElementTree.iterparse``,
+  the obvious hardened choice, which runs on the pure-Python XMLParser.
 
 Time is the median of per-round ratios (goal: at most 1.3). Peak memory is measured
 in a fresh child process per variant: the Python heap peak (tracemalloc) and the
@@ -127,10 +129,28 @@ def count_stdlib(path: Path) -> tuple[int, int]:
     return entries, entries
 
 
+def count_defusedxml(path: Path) -> tuple[int, int]:
+    """The stdlib loop through defusedxml's iterparse (DTDs forbidden): the obvious
+    hardened counter, for comparison. defusedxml needs the pure-Python XMLParser."""
+    from defusedxml.ElementTree import iterparse
+
+    by_outcome = [0, 0, 0, 0]
+    for _, elem in iterparse(path, forbid_dtd=True):
+        if elem.tag == "testcase":
+            outcome = 0
+            for child in elem:
+                outcome = max(outcome, _OUTCOMES.get(child.tag, 0))
+            by_outcome[outcome] += 1
+            elem.clear()
+    entries = sum(by_outcome)
+    return entries, entries
+
+
 COUNTERS: dict[str, Callable[[Path], tuple[int, int]]] = {
     "mergegate": count_mergegate,
     "stdlib": count_stdlib,
 }
+TIMED_ONLY: dict[str, Callable[[Path], tuple[int, int]]] = {"defusedxml": count_defusedxml}
 
 
 # -- measuring ----------------------------------------------------------------------
@@ -140,22 +160,32 @@ COUNTERS: dict[str, Callable[[Path], tuple[int, int]]] = {
 class Timing:
     mergegate: float  # median seconds
     stdlib: float
-    ratio: float  # median of per-round ratios
+    defusedxml: float
+    ratio: float  # mergegate / stdlib: median of per-round ratios
+    defused_ratio: float  # defusedxml / stdlib, the same way
 
 
 def time_rounds(path: Path, rounds: int) -> Timing:
-    seconds: dict[str, list[float]] = {name: [] for name in COUNTERS}
-    order = list(COUNTERS)
+    counters = {**COUNTERS, **TIMED_ONLY}
+    seconds: dict[str, list[float]] = {name: [] for name in counters}
+    order = list(counters)
     for round_no in range(rounds):
-        for name in order if round_no % 2 == 0 else reversed(order):
+        shift = round_no % len(order)  # rotate, so drift on a shared machine hits all alike
+        for name in order[shift:] + order[:shift]:
             started = time.perf_counter()
-            COUNTERS[name](path)
+            counters[name](path)
             seconds[name].append(time.perf_counter() - started)
-    ratios = [m / s for m, s in zip(seconds["mergegate"], seconds["stdlib"], strict=True)]
+
+    def ratio(name: str) -> float:
+        pairs = zip(seconds[name], seconds["stdlib"], strict=True)
+        return statistics.median(a / b for a, b in pairs)
+
     return Timing(
         statistics.median(seconds["mergegate"]),
         statistics.median(seconds["stdlib"]),
-        statistics.median(ratios),
+        statistics.median(seconds["defusedxml"]),
+        ratio("mergegate"),
+        ratio("defusedxml"),
     )
 
 
@@ -215,9 +245,10 @@ class Result:
 
 HEADER = (
     "| testcases | file | mergegate | stdlib iterparse | ratio (goal ≤ 1.3) "
+    "| defusedxml iterparse (ratio) "
     "| heap peak mergegate / stdlib | RSS above idle mergegate / stdlib "
     "| heap peak with 256 B output per case (file size) |\n"
-    "|---:|---:|---:|---:|---:|---:|---:|---:|"
+    "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 )
 
 
@@ -227,7 +258,9 @@ def markdown_row(r: Result) -> str:
     return (
         f"| {r.report.unique:,} (+{r.report.entries - r.report.unique:,} reruns) "
         f"| {_mib(r.report.size)} | {r.timing.mergegate:.3f} s | {r.timing.stdlib:.3f} s "
-        f"| {r.timing.ratio:.2f}× | {_mib(m.heap_peak)} / {_mib(s.heap_peak)} "
+        f"| {r.timing.ratio:.2f}× "
+        f"| {r.timing.defusedxml:.3f} s ({r.timing.defused_ratio:.2f}×) "
+        f"| {_mib(m.heap_peak)} / {_mib(s.heap_peak)} "
         f"| {_mib(m.rss_above_idle)} / {_mib(s.rss_above_idle)} "
         f"| {_mib(mp.heap_peak)} / {_mib(sp.heap_peak)} ({_mib(r.padded.size)}) |"
     )
@@ -242,7 +275,8 @@ def run_bench(cases: int, rounds: int, workdir: Path) -> Result:
     padded = generate(workdir / "padded.xml", cases, output_bytes=256)
     ours = count_mergegate(report.path)
     theirs = count_stdlib(report.path)
-    agree = ours == (report.entries, report.unique) and theirs[0] == report.entries
+    defused = count_defusedxml(report.path)
+    agree = ours == (report.entries, report.unique) and theirs[0] == defused[0] == report.entries
     timing = time_rounds(report.path, rounds)
     idle = int(_child("idle", report.path)["maxrss"])
     memory = {name: memory_of(name, report.path, idle) for name in COUNTERS}

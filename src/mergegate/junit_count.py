@@ -40,7 +40,7 @@ MAX_REPORT_BYTES = 1024**3  # a JUnit file larger than this is refused, not pars
 MAX_MESSAGE_CHARS = 500
 MAX_NESTING = 256  # elements deep; JUnit writers nest a handful
 MAX_ENTRIES = 5_000_000  # testcase elements over all reports: a bound on memory
-_CHUNK = 1 << 20
+_CHUNK = 1 << 18
 KEEP_FAILURES = 20  # failing tests listed in a result; the counts cover all of them
 
 PASSED, SKIPPED, FAILED, ERROR = 0, 1, 2, 3
