@@ -93,6 +93,20 @@ class PythonPackage:
         prefix = self.path.rstrip("/") + "/"
         return [p for p in changed if p.startswith(prefix) and p.endswith(PY_SUFFIXES)]
 
+    def changed_modules(self, touched: Sequence[str]) -> frozenset[str] | None:
+        """Dotted names of the modules whose sources changed; None when unknown."""
+        if not touched:
+            return None
+        if self.is_module_file:
+            return frozenset({self.name})
+        names = set()
+        for rel in touched:
+            parts = PurePosixPath(rel).relative_to(self.path).with_suffix("").parts
+            if parts and parts[-1] == "__init__":
+                parts = parts[:-1]
+            names.add(".".join((self.name, *parts)))
+        return frozenset(names)
+
     def rel_file(self, filepath: Path, search_root: Path) -> str | None:
         """A loaded file's path relative to the project root, whichever tree it came from."""
         try:
@@ -132,7 +146,7 @@ def python_changes(
                 )
             ]
         old = _load(griffe, base_search, package, "base")
-        return _compare(griffe, old, new, package, base_search, head_search)
+        return _compare(griffe, old, new, package, (base_search, head_search), touched)
 
 
 def _export_base(root: Path, sha: str, package: PythonPackage, dest: Path) -> bool:
@@ -149,11 +163,28 @@ def _export_base(root: Path, sha: str, package: PythonPackage, dest: Path) -> bo
     if kind != "tree":
         return False
     tar_bytes = git_bytes(root, "archive", "--format=tar", spec)
-    target = dest / package.name
-    target.mkdir()
-    with tarfile.open(fileobj=io.BytesIO(tar_bytes)) as tar:
-        tar.extractall(target, filter="data")
+    _unpack_sources(tar_bytes, dest / package.name)
     return True
+
+
+def _unpack_sources(tar_bytes: bytes, target: Path) -> None:
+    """Write the archive's Python sources below target: regular files only, never a link."""
+    target.mkdir()
+    made: set[Path] = {target}
+    with tarfile.open(fileobj=io.BytesIO(tar_bytes), mode="r:") as tar:
+        for member in tar:
+            name = PurePosixPath(member.name)
+            if not member.isfile() or name.suffix not in PY_SUFFIXES:
+                continue
+            if name.is_absolute() or ".." in name.parts:
+                raise ApiError(f"refusing the base archive: unsafe path {member.name!r}")
+            out = target.joinpath(*name.parts)
+            if out.parent not in made:
+                out.parent.mkdir(parents=True, exist_ok=True)
+                made.add(out.parent)
+            source = tar.extractfile(member)
+            if source is not None:
+                out.write_bytes(source.read())
 
 
 def _load(griffe: Any, search: Path, package: PythonPackage, where: str) -> Object:
@@ -219,9 +250,10 @@ def _compare(
     old: Object,
     new: Object,
     package: PythonPackage,
-    base_search: Path,
-    head_search: Path,
+    searches: tuple[Path, Path],
+    touched: Sequence[str],
 ) -> list[ApiChange]:
+    base_search, head_search = searches
     changes: list[ApiChange] = []
     removed: set[str] = set()
     for breakage in _breakages(griffe, old, new):
@@ -232,7 +264,8 @@ def _compare(
     try:
         old_surface = Surface.of(old, lambda o: _locate(o, package, base_search))
         new_surface = Surface.of(new, lambda o: _locate(o, package, head_search))
-        changes.extend(surface_changes(old_surface, new_surface, removed))
+        changed = package.changed_modules(touched)
+        changes.extend(surface_changes(old_surface, new_surface, removed, changed))
     except RecursionError:
         raise ApiError(f"{package.path}: the public API nests too deeply to compare") from None
     return changes
@@ -362,9 +395,19 @@ _MESSAGES: Mapping[str, Any] = {
 
 @dataclass(frozen=True)
 class Entry:
-    canonical: str  # where the object is defined (an alias's target)
     kind: str
-    obj: Any = field(compare=False, repr=False)  # what to locate and read parameters from
+    obj: Any = field(repr=False)  # the member as found (an alias or the object): to locate
+    target: Any = field(repr=False)  # what it stands for; None when it cannot be resolved
+
+    @property
+    def canonical(self) -> str:
+        """Where the object is defined: one name for every public path that reaches it."""
+        if self.target is None:
+            return str(getattr(self.obj, "target_path", self.obj.path))
+        try:
+            return str(self.target.canonical_path)
+        except Exception:  # a broken parent chain: the path it was found at stands in
+            return str(self.obj.path)
 
 
 Locator = Callable[[Any], tuple[str | None, int | None]]
@@ -374,8 +417,8 @@ Locator = Callable[[Any], tuple[str | None, int | None]]
 class Surface:
     """Every public path of a package, and each module's ``__all__``.
 
-    Locations are computed only for what gets reported: resolving a path per object
-    would cost more than the walk itself on a large package.
+    Canonical paths and locations are computed only where needed: on a large package,
+    computing them for every object costs more than the walk itself.
     """
 
     top: str
@@ -398,12 +441,15 @@ class Surface:
                 continue
             child = f"{path}.{name}"
             target = _target(member)
-            entry = _entry(member, target, child)
+            entry = Entry(target.kind.value if target is not None else "alias", member, target)
             self.entries[child] = entry
-            if target is None or entry.canonical in ancestors:
+            if target is None or not (
+                target.is_class or (target.is_module and not member.is_alias)
+            ):
                 continue
-            if target.is_class or (target.is_module and not member.is_alias):
-                self._walk(target, child, ancestors | {entry.canonical})
+            canonical = entry.canonical
+            if canonical not in ancestors:
+                self._walk(target, child, ancestors | {canonical})
 
     def _record_exports(self, module: Object, path: str) -> None:
         exports = module.exports
@@ -434,31 +480,26 @@ def _target(member: Object | Alias) -> Object | None:
     return target
 
 
-def _entry(member: Object | Alias, target: Object | None, path: str) -> Entry:
-    if target is None:
-        return Entry(str(getattr(member, "target_path", path)), "alias", member)
-    try:
-        canonical = target.canonical_path
-    except Exception:  # a broken parent chain: the public path stands in
-        canonical = path
-    return Entry(canonical, str(target.kind.value), member if member.is_alias else target)
-
-
 def _parameters(entry: Entry) -> tuple[frozenset[str], frozenset[str]]:
     """(all parameter names, optional ones) of a function entry."""
-    target = _target(entry.obj)
-    parameters = list(getattr(target, "parameters", ()))
+    parameters = list(getattr(entry.target, "parameters", ()))
     return (
         frozenset(p.name for p in parameters),
         frozenset(p.name for p in parameters if not p.required),
     )
 
 
-def surface_changes(old: Surface, new: Surface, removed: set[str]) -> list[ApiChange]:
-    """Additions (objects, optional parameters) and ``__all__`` removals griffe does not report."""
+def surface_changes(
+    old: Surface, new: Surface, removed: set[str], changed_modules: frozenset[str] | None = None
+) -> list[ApiChange]:
+    """Additions (objects, optional parameters) and ``__all__`` removals griffe does not report.
+
+    ``changed_modules`` (dotted names) limits the parameter comparison to functions defined
+    in modules whose source changed: no other function's signature can differ.
+    """
     return [
         *_additions(old, new),
-        *_parameter_additions(old, new),
+        *_parameter_additions(old, new, changed_modules),
         *_export_removals(old, new, removed),
     ]
 
@@ -468,9 +509,10 @@ def _additions(old: Surface, new: Surface) -> list[ApiChange]:
     for path, entry in new.entries.items():
         if path in old.entries:
             continue
-        best = added.get(entry.canonical)
-        if best is None or _preferred(path, entry) < _preferred(best[0], entry):
-            added[entry.canonical] = (path, entry)
+        canonical = entry.canonical
+        best = added.get(canonical)
+        if best is None or _preferred(path, canonical) < _preferred(best[0], canonical):
+            added[canonical] = (path, entry)
     paths = {path for path, _ in added.values()}
     changes = []
     for path, entry in sorted(added.values(), key=lambda item: item[0]):
@@ -480,9 +522,9 @@ def _additions(old: Surface, new: Surface) -> list[ApiChange]:
     return changes
 
 
-def _preferred(path: str, entry: Entry) -> tuple[bool, int, str]:
+def _preferred(path: str, canonical: str) -> tuple[bool, int, str]:
     """Name an object where it is defined when that is public, else by its shortest path."""
-    return (path != entry.canonical, len(path), path)
+    return (path != canonical, len(path), path)
 
 
 def _has_added_parent(path: str, added: set[str], top: str) -> bool:
@@ -494,21 +536,33 @@ def _has_added_parent(path: str, added: set[str], top: str) -> bool:
     return False
 
 
-def _parameter_additions(old: Surface, new: Surface) -> list[ApiChange]:
+def _parameter_additions(
+    old: Surface, new: Surface, changed_modules: frozenset[str] | None
+) -> list[ApiChange]:
     seen: set[tuple[str, str]] = set()
     changes = []
     for path, entry in new.entries.items():
         before = old.entries.get(path)
         if before is None or entry.kind != "function" or before.kind != "function":
             continue
+        if changed_modules is not None and _module_of(entry) not in changed_modules:
+            continue
         optional = _parameters(entry)[1]
         added = optional - _parameters(before)[0]
         for name in sorted(added):
-            if (entry.canonical, name) not in seen:
-                seen.add((entry.canonical, name))
+            key = (entry.canonical, name)
+            if key not in seen:
+                seen.add(key)
                 message = f"added parameter {name} to {path}"
                 changes.append(new.change("parameter-added", f"{path}({name})", message, entry.obj))
     return changes
+
+
+def _module_of(entry: Entry) -> str | None:
+    try:
+        return str(entry.target.module.path)
+    except Exception:  # no module above it: compare it anyway
+        return None
 
 
 def _export_removals(old: Surface, new: Surface, removed: set[str]) -> list[ApiChange]:
