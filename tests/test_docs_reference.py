@@ -240,7 +240,13 @@ def test_a_stale_row_is_caught(doc: str) -> None:
 
 # -- the rest of the guide ----------------------------------------------------------
 
-DOCS = [*sorted(REFERENCE.parent.glob("*.md")), REFERENCE.parents[1] / "README.md"]
+REPO = REFERENCE.parents[1]
+DOCS = [
+    *sorted(REFERENCE.parent.glob("*.md")),
+    REPO / "README.md",
+    *sorted(REPO.glob("examples/*/README.md")),
+    *sorted(REPO.glob("examples/*/keys/README.md")),
+]
 _YAML_BLOCK = re.compile(r"^```yaml\n(.*?)^```", re.MULTILINE | re.DOTALL)
 _LINK = re.compile(r"\]\(([^)\s]+)\)")
 # written under another issue, linked from the guide before it lands
@@ -302,18 +308,30 @@ def test_every_gates_yaml_example_is_valid(where: str, text: str) -> None:
         pytest.fail(f"{where} is not a valid gates.yaml:\n{exc}")
 
 
-def test_relative_links_resolve() -> None:
-    root = REFERENCE.parents[1]
+def broken_links(paths: list[Path], root: Path) -> list[str]:
+    """Relative links in ``paths`` whose target file does not exist (anchors not checked)."""
     broken = []
-    for path in DOCS:
+    for path in paths:
         for target in _LINK.findall(path.read_text(encoding="utf-8")):
             if target.startswith(("http://", "https://", "#", "mailto:")):
                 continue
             resolved = (path.parent / target.split("#", 1)[0]).resolve()
             rel = resolved.relative_to(root).as_posix() if resolved.is_relative_to(root) else ""
             if not resolved.exists() and rel not in PENDING:
-                broken.append(f"{path.name}: {target}")
+                broken.append(f"{path.relative_to(root)}: {target}")
+    return broken
+
+
+def test_relative_links_resolve() -> None:
+    broken = broken_links(DOCS, REPO)
     assert not broken, "links to files that do not exist: " + "; ".join(broken)
+
+
+def test_a_broken_link_is_caught(tmp_path: Path) -> None:
+    (tmp_path / "there.md").write_text("x")
+    page = tmp_path / "page.md"
+    page.write_text("[ok](there.md#part) [web](https://example.invalid) [bad](gone.md)")
+    assert broken_links([page], tmp_path) == ["page.md: gone.md"]
 
 
 def test_the_semver_policy_map_lists_every_change_kind() -> None:
