@@ -110,13 +110,16 @@ def test_all_passing(tmp_path: Path, procs: ProcessManager) -> None:
 
 
 def test_scripts_run_concurrently(tmp_path: Path, procs: ProcessManager) -> None:
-    files = {f"smoke/s{i}.sh": "sleep 1\n" for i in range(4)}
-    root = project(tmp_path, "scripts: smoke/*.sh", files)
-    started = time.monotonic()
+    # each script records when it started and ended; run one after another, no two
+    # intervals could overlap, however slow the machine
+    script = 'date +%s.%N > "times/$1.start"\nsleep 1\ndate +%s.%N > "times/$1.end"\n'
+    files = {f"smoke/s{i}.sh": script.replace("$1", f"s{i}") for i in range(4)}
+    root = project(tmp_path, "scripts: smoke/*.sh", {**files, "times/.keep": ""})
     outcome = run_gate(root, procs)
-    elapsed = time.monotonic() - started
     assert outcome.status is Status.PASSED, outcome.reason
-    assert elapsed < 3.0, f"4 one-second scripts took {elapsed:.1f}s: not concurrent"
+    starts = [float((root / f"times/s{i}.start").read_text()) for i in range(4)]
+    ends = [float((root / f"times/s{i}.end").read_text()) for i in range(4)]
+    assert max(starts) < min(ends), "the scripts ran one after another"
 
 
 def test_a_script_that_times_out_is_named_and_stopped(
