@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from mergegate import filematch
+from mergegate import filematch, globs
 from mergegate.config import SmokeGate, load_config
 from mergegate.gates import GateContext, PlanContext
 from mergegate.gates import smoke as smoke_gate
@@ -313,9 +313,10 @@ def test_find_does_not_enter_git_or_unrelated_directories(tmp_path: Path) -> Non
         "d/e.sh",
         "f.sh",
     ]
-    assert filematch.could_contain("a/*/c.sh", "a/b")
-    assert not filematch.could_contain("a/*/c.sh", "d")
-    assert not filematch.could_contain("a/*/c.sh", "a/b/c")
+    assert globs.could_match_below("a/*/c.sh", "a/b")
+    assert not globs.could_match_below("a/*/c.sh", "d")
+    assert not globs.could_match_below("a/*/c.sh", "a/b/c")
+    assert globs.could_match_below("dist/**", "dist/x/y")
 
 
 # -- dry-run plan -------------------------------------------------------------------------

@@ -86,7 +86,7 @@ class _Walker:
         for entry in entries:
             path = f"{rel}/{entry.name}" if rel else entry.name
             if entry.is_dir(follow_symlinks=False):
-                if entry.name != ".git" and could_contain(pattern, path):
+                if entry.name != ".git" and globs.could_match_below(pattern, path):
                     self.walk(Path(entry.path), path, pattern, depth + 1)
             elif globs.match(pattern, path):
                 self.consider(path, Path(entry.path))
@@ -128,19 +128,6 @@ class _Walker:
 
     def inside(self, path: Path) -> bool:
         return path.resolve().is_relative_to(self.real_root)
-
-
-def could_contain(pattern: str, directory: str) -> bool:
-    """Whether a file below ``directory`` could match ``pattern`` (to prune the walk)."""
-    parts = pattern.split("/")
-    for index, name in enumerate(directory.split("/")):
-        if index >= len(parts) - 1:
-            return "**" in parts[-1]
-        if "**" in parts[index]:
-            return True
-        if not globs.match(parts[index], name):
-            return False
-    return True
 
 
 def file_kind(mode: int) -> str:

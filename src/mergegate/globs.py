@@ -60,3 +60,16 @@ def filter_paths(
     paths: Iterable[str], include: Sequence[str], exclude: Sequence[str] = ()
 ) -> list[str]:
     return [p for p in paths if match_any(include, p) and not match_any(exclude, p)]
+
+
+def could_match_below(pattern: str, directory: str) -> bool:
+    """Whether a file below ``directory`` could match ``pattern`` (to prune a tree walk)."""
+    parts = pattern.removeprefix("./").split("/")
+    for index, name in enumerate(directory.split("/")):
+        if index >= len(parts) - 1:
+            return "**" in parts[-1]
+        if "**" in parts[index]:
+            return True
+        if not match(parts[index], name):
+            return False
+    return True

@@ -73,24 +73,9 @@ def display_name(path: str) -> str:
     return path.encode("unicode_escape", "backslashreplace").decode("ascii")
 
 
-def _segments(pattern: str) -> list[str]:
-    return pattern.removeprefix("./").split("/")
-
-
 def could_contain(patterns: Sequence[str], directory: str) -> bool:
-    """True unless no pattern can match anything below ``directory`` (conservative)."""
-    parts = directory.split("/")
-    for pattern in patterns:
-        segs = _segments(pattern)
-        for i, part in enumerate(parts):
-            if i >= len(segs) or ("**" not in segs[i] and not globs.match(segs[i], part)):
-                break
-            if "**" in segs[i]:
-                return True
-        else:
-            if len(segs) > len(parts):
-                return True
-    return False
+    """True unless no pattern can match anything below ``directory``."""
+    return any(globs.could_match_below(p, directory) for p in patterns)
 
 
 def _kind_of(mode: int) -> str:
