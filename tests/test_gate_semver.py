@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from mergegate.config import SemverGate, load_config
+from mergegate.errors import ConfigError
 from mergegate.gates import GateContext, PlanContext
 from mergegate.gates import semver as semver_gate
 from mergegate.git import LazyBase
@@ -263,14 +264,15 @@ def test_policy_lowers_a_kind_and_ignore_drops_it(tmp_path: Path, procs: Process
     assert rules == {"parameter-default-changed": "minor", "added": "ignored"}
 
 
-def test_unknown_policy_key_is_an_error_with_suggestion(
-    tmp_path: Path, procs: ProcessManager
-) -> None:
+def test_unknown_policy_key_is_a_config_error_with_suggestion(tmp_path: Path) -> None:
     config = PY_CONFIG + "    policy:\n      parameter-default-change: minor\n"
     repo = make_repo(tmp_path, PY_FILES, config)
-    outcome = run_gate(repo, procs)
-    assert outcome.status is Status.ERROR
-    assert "did you mean parameter-default-changed?" in outcome.reason
+    with pytest.raises(ConfigError) as info:
+        load_config(repo / "gates.yaml")
+    message = str(info.value)
+    assert "gates.yaml:8:" in message
+    assert "gates.semver.policy" in message
+    assert "did you mean parameter-default-changed?" in message
 
 
 def test_fast_path_does_not_import_griffe(tmp_path: Path) -> None:

@@ -241,6 +241,18 @@ class SemverGate(GateBase):
             )
         return value
 
+    @field_validator("policy")
+    @classmethod
+    def _known_kinds(cls, value: dict[str, str]) -> dict[str, str]:
+        from mergegate.semver.kinds import CHANGE_KINDS
+
+        for key in value:
+            if key not in CHANGE_KINDS:
+                close = difflib.get_close_matches(key, list(CHANGE_KINDS), n=1)
+                hint = f"did you mean {close[0]}?" if close else f"kinds: {', '.join(CHANGE_KINDS)}"
+                raise ValueError(f"unknown change kind {key!r} ({hint})")
+        return value
+
     @model_validator(mode="after")
     def _has_api(self) -> SemverGate:
         if not self.api.python and not self.api.paths:

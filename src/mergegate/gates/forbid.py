@@ -230,8 +230,10 @@ def scan_file(fh: BinaryIO, path: str, rules: Sequence[Rule], scan: Scan) -> Non
         scan.binary += 1
         return
     scan.files += 1
-    seen: set[tuple[str, int, int]] = set()  # overlapping pieces of a long line
+    seen: set[tuple[str, int, int]] = set()  # overlapping pieces of one long line
     for text, line, col in blocks(fh, head):
+        if col == 0:
+            seen.clear()  # a fresh line: nothing before it can be seen twice
         for finding in scan_text(text, line, col, rules):
             key = (finding.pattern, finding.line, finding.col)
             if key not in seen:

@@ -9,7 +9,6 @@ changed). Each change's level is its kind's default, or the project's
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -20,7 +19,7 @@ from mergegate.git import Base, candidate_files
 from mergegate.globs import filter_paths
 from mergegate.results import Annotation, JSONValue, Outcome
 from mergegate.semver.api import ApiChange, ApiError, PythonPackage, path_changes
-from mergegate.semver.kinds import CHANGE_KINDS, Judged, Level, judge
+from mergegate.semver.kinds import Judged, Level, judge
 from mergegate.semver.versions import (
     Bump,
     VersionError,
@@ -70,9 +69,6 @@ def run(ctx: GateContext[SemverGate]) -> Outcome:
 
 def _decide(ctx: GateContext[SemverGate]) -> Outcome:
     gate = ctx.gate
-    unknown = policy_problems(gate)
-    if unknown:
-        return Outcome.error("; ".join(unknown))
     base = ctx.base.get()
     bump = _bump(ctx, base)
     if bump.lowered:
@@ -102,18 +98,6 @@ def _decide(ctx: GateContext[SemverGate]) -> Outcome:
         return Outcome.error("cancelled before the API comparison finished")
     judged = _judge_all(gate, changes, below_one=bump.base.below_one)
     return _verdict(base, bump, judged, fast_path=fast_path)
-
-
-def policy_problems(gate: SemverGate) -> list[str]:
-    """Policy keys that name no change kind: a typo would silently keep the default level."""
-    problems = []
-    for key in gate.policy:
-        if key in CHANGE_KINDS:
-            continue
-        close = difflib.get_close_matches(key, list(CHANGE_KINDS), n=1)
-        hint = f"did you mean {close[0]}?" if close else f"kinds: {', '.join(CHANGE_KINDS)}"
-        problems.append(f"policy: unknown change kind {key!r} ({hint})")
-    return problems
 
 
 def _bump(ctx: GateContext[SemverGate], base: Base) -> Bump:
@@ -214,7 +198,7 @@ def _details(
 def plan(ctx: PlanContext[SemverGate]) -> PlanInfo:
     gate = ctx.gate
     lines: list[str] = []
-    problems: list[str] = policy_problems(gate)
+    problems: list[str] = []
     source = _plan_source(gate, problems)
     if source is not None:
         try:

@@ -18,6 +18,7 @@ import logging
 import tarfile
 import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
@@ -132,11 +133,16 @@ def python_changes(
             f"api.python: {package.path} does not exist in the working tree; "
             "fix the path in gates.yaml (a package directory or a .py module)"
         )
-    with tempfile.TemporaryDirectory(prefix="mergegate-semver-") as tmp:
+    with (
+        tempfile.TemporaryDirectory(prefix="mergegate-semver-") as tmp,
+        ThreadPoolExecutor(1, thread_name_prefix="mergegate-semver") as pool,
+    ):
         base_search = Path(tmp).resolve()
+        # unpacking the base is mostly waiting on git and the disk: overlap it with parsing
+        exported = pool.submit(_export_base, root, base_sha, package, base_search)
         new = _load(griffe, head_search, package, "the working tree")
         _check_loaded(root, new, package, touched)
-        if not _export_base(root, base_sha, package, base_search):
+        if not exported.result():
             return [
                 ApiChange(
                     "added",
