@@ -20,6 +20,7 @@ from mergegate.results import GateResult, RunResult, Status
 if TYPE_CHECKING:
     from rich.console import Console, RenderableType
     from rich.live import Live
+    from rich.text import Text
 
     from mergegate.plan import GatePlan
 
@@ -131,7 +132,7 @@ class ConsoleReporter:
         if not self.live_mode:
             from rich.text import Text
 
-            self.console.print(Text.assemble(("→ ", "cyan"), (name, "bold"), f" ({kind}) started"))
+            self._line(Text.assemble(("→ ", "cyan"), (name, "bold"), f" ({kind}) started"))
 
     def finished(self, result: GateResult) -> None:
         from rich.text import Text
@@ -145,7 +146,23 @@ class ConsoleReporter:
             line.append(f" in {_fmt_time(result.duration)}", style="dim")
         if result.reason and result.status is not Status.PASSED:
             line.append(f" — {one_line(clean_output(result.reason), 120)}")
-        self.console.print(line)
+        self._line(line)
+
+    def _line(self, line: Text) -> None:
+        """Print one status line; in a plain log, a line that fits is written directly.
+
+        That is byte for byte what rich writes without colour (no wrap, no padding), minus
+        its layout pass, which costs more per gate than all of the runner's bookkeeping.
+        """
+        from rich.cells import cell_len
+
+        console, plain = self.console, line.plain
+        fits = "\t" not in plain and cell_len(plain) <= console.width
+        if console.color_system is None and not console.record and self._live is None and fits:
+            console.file.write(plain + "\n")
+            console.file.flush()
+        else:
+            console.print(line)
 
     def end(self) -> None:
         if self._live is not None:
