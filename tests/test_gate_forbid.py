@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 import os
 import re
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -351,13 +353,38 @@ def test_symlink_out_of_the_tree_is_not_followed(tmp_path: Path, procs: ProcessM
     assert "link.txt" in outcome.details["not_regular_skipped"]
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their mode")
-def test_unreadable_file_is_an_error(tmp_path: Path, procs: ProcessManager) -> None:
-    repo = make_repo(tmp_path, {"a.txt": "fine\n"})
+UNREADABLE_PROBE = """
+import os, sys, threading
+from pathlib import Path
+from mergegate.config import load_config
+from mergegate.gates import GateContext, forbid
+from mergegate.git import LazyBase
+from mergegate.proc import ProcessManager
+root = Path(sys.argv[1])
+loaded = load_config(root / "gates.yaml")
+ctx = GateContext("no-secrets", loaded.gates["no-secrets"], loaded, LazyBase(root, None, None, {}),
+                  dict(os.environ), root, 60.0, ProcessManager(), threading.Event())
+outcome = forbid.run(ctx)
+print(outcome.status.value)
+print(outcome.reason)
+"""
+
+
+def test_unreadable_file_is_an_error(tmp_path: Path) -> None:
+    # root reads any file: as root the gate runs without capabilities, so modes apply to it
+    repo = make_repo(tmp_path, {"a.txt": "fine\n", "b.txt": "fine\n"})
     (repo / "a.txt").chmod(0)
-    outcome = run_gate(repo, procs)
-    assert outcome.status is Status.ERROR
-    assert "cannot read a.txt" in outcome.reason
+    argv = [sys.executable, "-c", UNREADABLE_PROBE, str(repo)]
+    if os.geteuid() == 0:
+        argv = ["setpriv", "--bounding-set=-all", "--inh-caps=-all", "--", *argv]
+    try:
+        proc = subprocess.run(argv, capture_output=True, text=True, timeout=60, cwd=repo)
+    finally:
+        (repo / "a.txt").chmod(0o644)
+    status, reason = [*proc.stdout.splitlines(), "", ""][:2]
+    assert status == "error", proc.stdout + proc.stderr
+    assert reason.startswith("cannot read a.txt (Permission denied)"), reason
+    assert "exclude" in reason
 
 
 def test_cancel_is_an_error_not_a_pass(tmp_path: Path, procs: ProcessManager) -> None:
