@@ -356,6 +356,23 @@ def test_inherited_unresolvable_import_does_not_break_the_comparison(
     assert "added required parameter x to mypkg.ops.PgOps.extra" in outcome.reason
 
 
+def test_over_the_deadline_is_a_timeout_and_cancel_an_error(
+    tmp_path: Path, procs: ProcessManager
+) -> None:
+    repo = make_repo(tmp_path, PY_FILES)
+    change(repo, {"src/mypkg/client.py": CLIENT + "\n# touched\n"})
+    ctx = context(repo, procs)
+    ctx.timeout = 0.001  # the comparison takes longer than this
+    outcome = semver_gate.run(ctx)
+    assert outcome.status is Status.TIMEOUT
+    assert "longer than 0.001s" in outcome.reason
+    ctx = context(repo, procs)
+    ctx.cancel.set()
+    cancelled = semver_gate.run(ctx)
+    assert cancelled.status is Status.ERROR
+    assert "cancelled" in cancelled.reason
+
+
 # -- versions from other sources ----------------------------------------------------
 
 

@@ -17,8 +17,14 @@ from mergegate.errors import GitError
 from mergegate.gates import GateContext, PlanContext, PlanInfo
 from mergegate.git import Base, candidate_files
 from mergegate.globs import filter_paths
-from mergegate.results import Annotation, JSONValue, Outcome
-from mergegate.semver.api import ApiChange, ApiError, PythonPackage, path_changes
+from mergegate.results import Annotation, JSONValue, Outcome, Status
+from mergegate.semver.api import (
+    ApiChange,
+    ApiError,
+    PythonPackage,
+    path_changes,
+    python_changes,
+)
 from mergegate.semver.kinds import Judged, Level, judge
 from mergegate.semver.versions import (
     Bump,
@@ -61,14 +67,11 @@ class Judgement:
 def run(ctx: GateContext[SemverGate]) -> Outcome:
     try:
         return _decide(ctx)
-    except GitError as exc:
-        return Outcome.error(str(exc))
-    except (VersionError, ApiError) as exc:
+    except (GitError, VersionError, ApiError) as exc:
         return Outcome.error(str(exc))
 
 
 def _decide(ctx: GateContext[SemverGate]) -> Outcome:
-    gate = ctx.gate
     base = ctx.base.get()
     bump = _bump(ctx, base)
     if bump.lowered:
@@ -84,20 +87,30 @@ def _decide(ctx: GateContext[SemverGate]) -> Outcome:
             f"api.paths {', '.join(repr(g) for g in missing)} match no file; fix the glob "
             "(an API path that matches nothing can never require a bump)"
         )
-    changes = path_changes(changed, gate.api.paths)
-    fast_path = True
-    if gate.api.python:
-        package = PythonPackage(gate.api.python)
-        touched = package.touched_by(changed)
-        if touched:
-            fast_path = False
-            from mergegate.semver.api import python_changes
-
-            changes.extend(python_changes(ctx.root, base.sha, package, touched))
+    changes, fast_path = _api_changes(ctx, base, changed)
     if ctx.cancel.is_set():
         return Outcome.error("cancelled before the API comparison finished")
-    judged = _judge_all(gate, changes, below_one=bump.base.below_one)
+    if ctx.remaining <= 0:
+        return Outcome(Status.TIMEOUT, f"the API comparison took longer than {ctx.timeout:g}s")
+    judged = _judge_all(ctx.gate, changes, below_one=bump.base.below_one)
     return _verdict(base, bump, judged, fast_path=fast_path)
+
+
+def _api_changes(
+    ctx: GateContext[SemverGate], base: Base, changed: Sequence[str]
+) -> tuple[list[ApiChange], bool]:
+    """Changes under api.paths, and from griffe when a Python source of api.python changed.
+
+    The second value is True on the fast path: griffe was not needed (nor imported).
+    """
+    changes = path_changes(changed, ctx.gate.api.paths)
+    if not ctx.gate.api.python:
+        return changes, True
+    package = PythonPackage(ctx.gate.api.python)
+    touched = package.touched_by(changed)
+    if not touched:
+        return changes, True
+    return [*changes, *python_changes(ctx.root, base.sha, package, touched)], False
 
 
 def _bump(ctx: GateContext[SemverGate], base: Base) -> Bump:
