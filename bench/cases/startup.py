@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.util
 import subprocess
+from pathlib import Path
 
 from harness.measure import Variant, measure
 from harness.section import Context, Pair, Section, Target, fmt_time, median_difference
@@ -28,6 +30,19 @@ def heavy_imports(ctx: Context) -> list[str]:
     return sorted(found)
 
 
+def _bare_version_code() -> str:
+    """`mergegate --version` with site-packages and its .pth files skipped: what mergegate
+    itself adds to a bare interpreter (--version needs only the standard library)."""
+    spec = importlib.util.find_spec("mergegate")
+    if spec is None or spec.origin is None:
+        raise RuntimeError("mergegate is not installed in this interpreter")
+    root = str(Path(spec.origin).parent.parent)
+    return (
+        f"import sys; sys.path.insert(0, {root!r}); "
+        "from mergegate.__main__ import main; sys.exit(main(['--version']))"
+    )
+
+
 def run(ctx: Context) -> Section:
     cwd, env, tools = ctx.workdir("startup"), ctx.env, ctx.tools
     variants = [
@@ -42,10 +57,18 @@ def run(ctx: Context) -> Section:
         ),
         Variant("version", "mergegate --version", (*tools.mergegate, "--version"), cwd, env),
         Variant("help", "mergegate --help", (*tools.mergegate, "--help"), cwd, env),
+        Variant(
+            "bare-version",
+            "mergegate --version on python -I -S (no site-packages)",
+            (tools.python, "-I", "-S", "-c", _bare_version_code()),
+            cwd,
+            env,
+        ),
     ]
     pairs = [
         Pair("version", "floor", "mergegate --version ÷ python -c pass"),
         Pair("help", "floor", "mergegate --help ÷ python -c pass"),
+        Pair("bare-version", "bare", "mergegate --version ÷ python, both -I -S"),
     ]
     if tools.pre_commit:
         variants.append(
@@ -68,17 +91,23 @@ def run(ctx: Context) -> Section:
     section = Section(1, "Start-up: `mergegate --version` and `--help`", measured, pairs)
     heavy = heavy_imports(ctx)
     over = median_difference(measured, "version", "floor")
+    bare_over = median_difference(measured, "bare-version", "bare")
     section.metrics += [
         ("`--version` over `python -c pass`", fmt_time(over) if over is not None else "—"),
+        (
+            "`--version` over `python -I -S -c pass`",
+            fmt_time(bare_over) if bare_over is not None else "—",
+        ),
         ("heavy packages imported by `--version`", ", ".join(heavy) or "none"),
     ]
-    stats = measured.stats("version")
+    stats, bare = measured.stats("version"), measured.stats("bare-version")
     if stats is not None:
+        on_bare = f" (on python -I -S: {fmt_time(bare.median)})" if bare is not None else ""
         section.targets.append(
             Target(
                 "`mergegate --version`",
                 "≤ 40 ms, imports no pydantic/rich/yaml",
-                f"{fmt_time(stats.median)}; heavy imports: {', '.join(heavy) or 'none'}",
+                f"{fmt_time(stats.median)}{on_bare}; heavy imports: {', '.join(heavy) or 'none'}",
                 None if ctx.tiny else (stats.median <= VERSION_GOAL and not heavy),
             )
         )

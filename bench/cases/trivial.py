@@ -31,6 +31,12 @@ RUN_PATH_MODULES = (
     "yaml",
     "junit_xml",
 )
+# the least a Python runner pays per check: start it in its own session and wait for it
+PY_SPAWN = (
+    "import subprocess\n"
+    "for _ in range({n}):\n"
+    "    subprocess.Popen(['/bin/true'], stdin=subprocess.DEVNULL, start_new_session=True).wait()"
+)
 PACKAGE_NOTES = {
     "mergegate": "mergegate (its modules, and building the pydantic models of gates.yaml)",
     "asyncio": "asyncio (pulled in by typing_extensions for pydantic_core on Python < 3.12)",
@@ -66,6 +72,14 @@ def _variants(ctx: Context, repo: Path, n: int) -> list[Variant]:
             f"floor-{n}",
             f"floor: sh, {n} × /bin/true",
             ("sh", "-c", "; ".join([TRUE] * n)),
+            repo,
+            env,
+            "floor",
+        ),
+        Variant(
+            f"py-{n}",
+            f"floor: python, {n} × Popen(/bin/true).wait()",
+            (tools.python, "-c", PY_SPAWN.format(n=n)),
             repo,
             env,
             "floor",
@@ -147,6 +161,7 @@ def run(ctx: Context) -> Section:
     )
     labels = {
         "floor": "floor (sh)",
+        "py": "floor (python Popen)",
         "mg1": "mergegate --jobs 1",
         "mgp": f"mergegate --jobs {ctx.jobs}",
         "pc": "pre-commit",
