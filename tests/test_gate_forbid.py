@@ -167,6 +167,13 @@ def test_builtin_pattern_finds_its_format(name: str) -> None:
     assert SAMPLES[name] not in found[0].preview
 
 
+def test_case_insensitive_pattern_found_in_any_case() -> None:
+    rules = forbid_gate.compile_rules(_gate(builtin=["secrets"]))
+    line = "AWS_SECRET_ACCESS_KEY: " + "wJalrXUtnFEMIK7MDENGbPxRfiCY" + "B" * 12 + "\n"
+    found = list(forbid_gate.scan_text("x = 1\n" * 1000 + line, 1, 0, rules))
+    assert [(f.pattern, f.line, f.col) for f in found] == [("aws-secret-access-key", 1001, 1)]
+
+
 BENIGN = """\
 import os
 AWS_ACCESS_KEY_ID = os.environ["AWS_ACCESS_KEY_ID"]

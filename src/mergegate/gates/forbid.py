@@ -18,7 +18,7 @@ import os
 import re
 import stat
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -46,6 +46,16 @@ class Rule:
     line: re.Pattern[str]  # matched against one line at a time
     block: re.Pattern[str] | None  # the same over many lines: a fast "any hit here?" test
     builtin: bool
+    anchors: tuple[str, ...] = ()  # literal text every match holds: cheaper than `block`
+    fold: bool = False  # anchors are sought in the lower-cased text
+
+    def worth_a_look(self, text: str, lowered: Callable[[], str]) -> bool:
+        """False only when no line of ``text`` can match."""
+        if self.anchors:
+            haystack = lowered() if self.fold else text
+            if not any(anchor in haystack for anchor in self.anchors):
+                return False
+        return self.block is None or self.block.search(text) is not None
 
 
 @dataclass(frozen=True)
@@ -101,12 +111,17 @@ class RuleError(Exception):
 
 
 def compile_rules(gate: ForbidGate) -> list[Rule]:
-    rules = [_rule(name, src, builtin=True) for name, src in builtin_patterns(gate.builtin).items()]
+    rules = [
+        _rule(name, b.regex, builtin=True, anchors=b.anchors, fold=b.fold)
+        for name, b in builtin_patterns(gate.builtin).items()
+    ]
     rules += [_rule(name, src, builtin=False) for name, src in gate.patterns.items()]
     return rules
 
 
-def _rule(name: str, source: str, *, builtin: bool) -> Rule:
+def _rule(
+    name: str, source: str, *, builtin: bool, anchors: tuple[str, ...] = (), fold: bool = False
+) -> Rule:
     try:
         line = re.compile(source)
         block = None if _NO_PREFILTER.search(source) else re.compile(source, re.MULTILINE)
@@ -117,7 +132,7 @@ def _rule(name: str, source: str, *, builtin: bool) -> Rule:
             f"pattern {name!r} matches the empty string, so it would flag every line; "
             "make it require at least one character"
         )
-    return Rule(name, line, block, builtin)
+    return Rule(name, line, block, builtin, anchors, fold)
 
 
 def preview(matched: str) -> str:
@@ -206,8 +221,15 @@ def blocks(fh: BinaryIO, head: bytes) -> Iterator[tuple[str, int, int]]:
 def scan_text(text: str, first_line: int, col0: int, rules: Sequence[Rule]) -> Iterator[Finding]:
     """Findings in a block of whole lines (path left empty: the caller fills it in)."""
     lines: list[str] | None = None
+    folded: list[str] = []
+
+    def lowered() -> str:
+        if not folded:
+            folded.append(text.lower())
+        return folded[0]
+
     for rule in rules:
-        if rule.block is not None and rule.block.search(text) is None:
+        if not rule.worth_a_look(text, lowered):
             continue
         lines = text.split("\n") if lines is None else lines
         for index, raw in enumerate(lines):
