@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -441,3 +442,85 @@ def test_globs_match_names_with_newlines_and_anchor_at_root() -> None:
     assert not match("dist/**", "src/dist/a")
     assert match("src/[ab].txt", "src/a.txt")
     assert not match("src/[!ab].txt", "src/a.txt")
+
+
+def test_negated_character_class_never_matches_a_slash() -> None:
+    from mergegate.globs import match
+
+    assert match("a[!b]c", "axc")
+    assert not match("a[!b]c", "a/c")
+
+
+def test_catastrophic_project_pattern_times_out_with_a_reason(repo: Path) -> None:
+    (repo / "victim.txt").write_text("a" * 40 + "!\n")
+    proc, report = run_gates(
+        repo,
+        """
+        version: 1
+        gates:
+          slow-regex:
+            kind: forbid
+            timeout: 2
+            patterns: {evil: "^(a|aa)+$"}
+          fine: {run: "true"}
+    """,
+    )
+    assert proc.returncode == 1
+    slow = gate_json(report, "slow-regex")
+    assert slow["status"] == "timeout"
+    assert "pattern 'evil' did not finish on victim.txt" in slow["reason"]
+    assert slow["duration"] < 10
+    assert gate_json(report, "fine")["status"] == "passed"
+
+
+def test_a_gate_stuck_in_python_is_abandoned_as_a_timeout(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A kind that never comes back (ignores its deadline) cannot hang the run."""
+    import types
+
+    from mergegate import gates as kinds
+    from mergegate.config import load_config
+    from mergegate.git import LazyBase
+    from mergegate.plan import select
+    from mergegate.proc import ProcessManager
+    from mergegate.redact import Redactor
+    from mergegate.results import Outcome
+    from mergegate.runner import Runner, RunOptions
+
+    stuck = types.ModuleType("stuck_kind")
+    release = threading.Event()
+    stuck.run = lambda ctx: release.wait(60) and Outcome.passed("too late")  # type: ignore[attr-defined]
+    sys.modules["stuck_kind"] = stuck
+    monkeypatch.setitem(kinds.KINDS, "smoke", "stuck_kind")
+    path = write_config(
+        repo,
+        """
+        version: 1
+        gates:
+          hangs: {kind: smoke, scripts: "x/*.sh", timeout: 1}
+          fine: {run: "true"}
+    """,
+    )
+    loaded = load_config(path)
+    procs = ProcessManager()
+    runner = Runner(
+        loaded,
+        select(loaded),
+        LazyBase(repo, None, None, {}),
+        dict(os.environ),
+        procs,
+        Redactor(),
+        RunOptions(jobs=2),
+    )
+    started = time.monotonic()
+    result = runner.run()
+    release.set()
+    procs.close()
+    del sys.modules["stuck_kind"]
+    assert time.monotonic() - started < 8
+    by_name = {g.name: g for g in result.gates}
+    assert by_name["hangs"].status.value == "timeout"
+    assert "abandoned" in by_name["hangs"].reason
+    assert by_name["fine"].status.value == "passed"
+    assert result.exit_code == 1

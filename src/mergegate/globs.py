@@ -40,7 +40,8 @@ def compile_glob(pattern: str) -> re.Pattern[str]:
                 body = pattern[i + 1 : end]
                 negate = body.startswith("!")
                 body = body[1:] if negate else body
-                out.append(f"[{'^' if negate else ''}{body.replace(chr(92), chr(92) * 2)}]")
+                body = body.replace(chr(92), chr(92) * 2)
+                out.append(f"[^/{body}]" if negate else f"[{body}]")  # never matches a `/`
                 i = end + 1
         else:
             out.append(re.escape(c))

@@ -59,11 +59,21 @@ def redact_result(result: GateResult, redactor: Redactor) -> GateResult:
     )
 
 
+def overrun_grace(timeout: float) -> float:
+    """How long past its timeout a gate may take to come back before it is abandoned.
+
+    Process gates come back on their own (the watchdog kills them); this catches
+    work stuck in Python, such as a catastrophic regex or a huge API load.
+    """
+    return max(2.0, min(10.0, timeout / 10))
+
+
 @dataclass
 class _Running:
     thread: threading.Thread
     cancel: threading.Event
     started: float
+    abandon_at: float  # monotonic
 
 
 @dataclass
@@ -107,8 +117,10 @@ class Runner:
             try:
                 name, result = self._done.get(timeout=0.1)
             except queue.Empty:
+                self._abandon_overdue(running, results)
                 continue
-            self._finish(name, result, running, results)
+            if name in running:  # a result from an abandoned gate arrives too late: ignored
+                self._finish(name, result, running, results)
         if self._interrupted.is_set():
             self._stop_everything(pending, running, results)
         base = self.base.peek()
@@ -151,7 +163,10 @@ class Runner:
             target=self._execute, args=(name, gate, cancel), name=f"gate-{name}", daemon=True
         )
         self.events.started(name, kind_of(gate))
-        entry = _Running(thread, cancel, time.time())
+        timeout = self.loaded.timeout_of(gate)
+        entry = _Running(
+            thread, cancel, time.time(), time.monotonic() + timeout + overrun_grace(timeout)
+        )
         thread.start()
         return entry
 
@@ -176,6 +191,26 @@ class Runner:
             for other in running.values():
                 other.cancel.set()
 
+    def _abandon_overdue(
+        self, running: dict[str, _Running], results: dict[str, GateResult]
+    ) -> None:
+        """A gate far past its timeout is recorded as timed out, never waited for forever."""
+        now = time.monotonic()
+        for name, entry in list(running.items()):
+            if now < entry.abandon_at:
+                continue
+            entry.cancel.set()
+            del running[name]
+            timeout = self.loaded.timeout_of(self.loaded.gates[name])
+            result = self._base_result(
+                name,
+                Status.TIMEOUT,
+                f"did not finish within its timeout ({timeout:g}s) and was abandoned",
+                started=entry.started,
+                duration=time.time() - entry.started,
+            )
+            self._record(name, result, results)
+
     def _record(self, name: str, result: GateResult, results: dict[str, GateResult]) -> None:
         results[name] = result
         self.events.finished(result)
@@ -192,7 +227,8 @@ class Runner:
                 name, result = self._done.get(timeout=0.1)
             except queue.Empty:
                 continue
-            entry = running.pop(name)
+            if running.pop(name, None) is None:
+                continue
             if result.status is not Status.PASSED:
                 result = replace(
                     result,
@@ -217,6 +253,8 @@ class Runner:
         started_wall, started = time.time(), time.monotonic()
         try:
             outcome = self._decide(name, gate, cancel, started_wall, started)
+            if not isinstance(outcome, Outcome):
+                raise TypeError(f"the gate returned {type(outcome).__name__}, not an Outcome")
         except Exception as exc:
             outcome = _crash_outcome(kind_of(gate), exc, self.redactor)
         skip_cause = SkipCause.FILTER if outcome.status is Status.SKIPPED else None

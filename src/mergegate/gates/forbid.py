@@ -9,6 +9,11 @@ and the pattern, never the matched text: at most a masked preview (``AKIA***``).
 
 The config file itself is not checked against the named ``patterns`` (it
 spells them out), only against the built-in sets.
+
+The project's own patterns run on the ``regex`` engine with a timeout and the
+GIL released: a pattern that backtracks catastrophically on some file is
+stopped at the gate's deadline and named, instead of hanging the run. The
+built-in patterns are linear and use ``re``.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from mergegate.config import ForbidGate
 from mergegate.errors import GitError
@@ -40,22 +45,48 @@ MAX_ANNOTATIONS = 50
 _NO_PREFILTER = re.compile(r"\\[AZz]")
 
 
+class PatternTimeout(Exception):
+    """A project pattern ran past the gate's deadline on one text (catastrophic backtracking)."""
+
+    def __init__(self, pattern: str, path: str = "") -> None:
+        super().__init__(pattern, path)
+        self.pattern = pattern
+        self.path = path
+
+
 @dataclass(frozen=True)
 class Rule:
     name: str
-    line: re.Pattern[str]  # matched against one line at a time
-    block: re.Pattern[str] | None  # the same over many lines: a fast "any hit here?" test
+    line: Any  # re.Pattern (built-in) or regex.Pattern (project): one line at a time
+    block: Any  # the same over many lines: a fast "any hit here?" test, or None
     builtin: bool
     anchors: tuple[str, ...] = ()  # literal text every match holds: cheaper than `block`
     fold: bool = False  # anchors are sought in the lower-cased text
 
-    def worth_a_look(self, text: str, lowered: Callable[[], str]) -> bool:
+    def _bounded(self, method: str, text: str, timeout: float | None) -> Any:
+        call = getattr(self.line if method == "finditer" else self.block, method)
+        if self.builtin or timeout is None:
+            return call(text)
+        try:
+            return call(text, timeout=max(timeout, 0.001), concurrent=True)
+        except TimeoutError:
+            raise PatternTimeout(self.name) from None
+
+    def finditer(self, text: str, timeout: float | None = None) -> list[Any]:
+        try:  # regex raises the timeout while iterating, not when finditer is called
+            return list(self._bounded("finditer", text, timeout))
+        except TimeoutError:
+            raise PatternTimeout(self.name) from None
+
+    def worth_a_look(
+        self, text: str, lowered: Callable[[], str], timeout: float | None = None
+    ) -> bool:
         """False only when no line of ``text`` can match."""
         if self.anchors:
             haystack = lowered() if self.fold else text
             if not any(anchor in haystack for anchor in self.anchors):
                 return False
-        return self.block is None or self.block.search(text) is not None
+        return self.block is None or self._bounded("search", text, timeout) is not None
 
 
 @dataclass(frozen=True)
@@ -122,10 +153,13 @@ def compile_rules(gate: ForbidGate) -> list[Rule]:
 def _rule(
     name: str, source: str, *, builtin: bool, anchors: tuple[str, ...] = (), fold: bool = False
 ) -> Rule:
+    import regex
+
+    engine: Any = re if builtin else regex
     try:
-        line = re.compile(source)
-        block = None if _NO_PREFILTER.search(source) else re.compile(source, re.MULTILINE)
-    except re.error as exc:
+        line = engine.compile(source)
+        block = None if _NO_PREFILTER.search(source) else engine.compile(source, engine.MULTILINE)
+    except (re.error, regex.error) as exc:
         raise RuleError(f"pattern {name!r} is not a valid regular expression: {exc}") from None
     if line.search("") is not None:
         raise RuleError(
@@ -218,8 +252,22 @@ def blocks(fh: BinaryIO, head: bytes) -> Iterator[tuple[str, int, int]]:
             pending = data
 
 
-def scan_text(text: str, first_line: int, col0: int, rules: Sequence[Rule]) -> Iterator[Finding]:
-    """Findings in a block of whole lines (path left empty: the caller fills it in)."""
+def scan_text(
+    text: str,
+    first_line: int,
+    col0: int,
+    rules: Sequence[Rule],
+    deadline: float | None = None,
+) -> Iterator[Finding]:
+    """Findings in a block of whole lines (path left empty: the caller fills it in).
+
+    ``deadline`` (time.monotonic) bounds the project's patterns: PatternTimeout past it.
+    """
+    import time
+
+    def left() -> float | None:
+        return None if deadline is None else deadline - time.monotonic()
+
     lines: list[str] | None = None
     folded: list[str] = []
 
@@ -229,13 +277,13 @@ def scan_text(text: str, first_line: int, col0: int, rules: Sequence[Rule]) -> I
         return folded[0]
 
     for rule in rules:
-        if not rule.worth_a_look(text, lowered):
+        if not rule.worth_a_look(text, lowered, left()):
             continue
         lines = text.split("\n") if lines is None else lines
         for index, raw in enumerate(lines):
             content = raw[:-1] if raw.endswith("\r") else raw
             offset = col0 if index == 0 else 0
-            for match in rule.line.finditer(content):
+            for match in rule.finditer(content, left()):
                 if match.end() > match.start():
                     yield Finding(
                         "",
@@ -246,7 +294,9 @@ def scan_text(text: str, first_line: int, col0: int, rules: Sequence[Rule]) -> I
                     )
 
 
-def scan_file(fh: BinaryIO, path: str, rules: Sequence[Rule], scan: Scan) -> None:
+def scan_file(
+    fh: BinaryIO, path: str, rules: Sequence[Rule], scan: Scan, deadline: float | None = None
+) -> None:
     head = fh.read(SNIFF_BYTES)
     if b"\0" in head:
         scan.binary += 1
@@ -256,7 +306,7 @@ def scan_file(fh: BinaryIO, path: str, rules: Sequence[Rule], scan: Scan) -> Non
     for text, line, col in blocks(fh, head):
         if col == 0:
             seen.clear()  # a fresh line: nothing before it can be seen twice
-        for finding in scan_text(text, line, col, rules):
+        for finding in scan_text(text, line, col, rules, deadline):
             key = (finding.pattern, finding.line, finding.col)
             if key not in seen:
                 seen.add(key)
@@ -264,6 +314,10 @@ def scan_file(fh: BinaryIO, path: str, rules: Sequence[Rule], scan: Scan) -> Non
 
 
 def _scan_all(ctx: GateContext[ForbidGate], files: Sequence[str], rules: Sequence[Rule]) -> Scan:
+    """Scan every file; PatternTimeout naming the file when a pattern runs past the deadline."""
+    import time
+
+    deadline = time.monotonic() + ctx.remaining
     scan = Scan()
     real_root = os.path.realpath(ctx.root)
     config_rel = _config_rel(ctx)
@@ -277,7 +331,9 @@ def _scan_all(ctx: GateContext[ForbidGate], files: Sequence[str], rules: Sequenc
                 scan.skipped.append(rel)
                 continue
             with fh:
-                scan_file(fh, rel, builtin_only if rel == config_rel else rules, scan)
+                scan_file(fh, rel, builtin_only if rel == config_rel else rules, scan, deadline)
+        except PatternTimeout as exc:
+            raise PatternTimeout(exc.pattern, rel) from None
         except OSError as exc:
             scan.unreadable.append(f"{rel} ({exc.strerror or exc})")
     return scan
@@ -299,7 +355,15 @@ def run(ctx: GateContext[ForbidGate]) -> Outcome:
         files, selection = select_files(ctx)
     except (RuleError, _Empty, GitError) as exc:
         return Outcome.error(str(exc))
-    scan = _scan_all(ctx, files, rules)
+    try:
+        scan = _scan_all(ctx, files, rules)
+    except PatternTimeout as exc:
+        return Outcome(
+            Status.TIMEOUT,
+            f"pattern {exc.pattern!r} did not finish on {exc.path} within the gate's timeout: "
+            "it backtracks catastrophically; simplify it",
+            annotations=(Annotation(f"pattern {exc.pattern!r} is too slow here", path=exc.path),),
+        )
     done = scan.files + scan.binary + len(scan.skipped) + len(scan.unreadable)
     if ctx.cancel.is_set():
         return Outcome.error(f"cancelled after {done} of {len(files)} file(s)")
