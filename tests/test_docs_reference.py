@@ -249,8 +249,6 @@ DOCS = [
 ]
 _YAML_BLOCK = re.compile(r"^```yaml\n(.*?)^```", re.MULTILINE | re.DOTALL)
 _LINK = re.compile(r"\]\(([^)\s]+)\)")
-# written under another issue, linked from the guide before it lands
-PENDING = {"docs/performance.md"}
 
 
 def yaml_blocks() -> list[tuple[str, str]]:
@@ -316,8 +314,7 @@ def broken_links(paths: list[Path], root: Path) -> list[str]:
             if target.startswith(("http://", "https://", "#", "mailto:")):
                 continue
             resolved = (path.parent / target.split("#", 1)[0]).resolve()
-            rel = resolved.relative_to(root).as_posix() if resolved.is_relative_to(root) else ""
-            if not resolved.exists() and rel not in PENDING:
+            if not resolved.exists():
                 broken.append(f"{path.relative_to(root)}: {target}")
     return broken
 
