@@ -7,11 +7,8 @@ could not start (usage, configuration) or that mergegate itself is broken.
 from __future__ import annotations
 
 import contextlib
-import datetime as _dt
 import os
 import sys
-import tempfile
-import traceback
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,6 +65,9 @@ def crash_log_dir() -> Path:
 
 def write_crash_log(text: str) -> Path:
     """Write a crash log and return its path; falls back to the temp dir."""
+    import datetime as _dt
+    import tempfile
+
     stamp = _dt.datetime.now(_dt.UTC).strftime("%Y%m%dT%H%M%S")
     for directory in (crash_log_dir(), Path(tempfile.gettempdir())):
         try:
@@ -108,7 +108,9 @@ def error_boundary(write: Callable[[str], object] | None = None) -> Iterator[lis
     except KeyboardInterrupt:
         write("mergegate: interrupted\n")
         box[0] = EXIT_INTERRUPTED
-    except Exception as exc:
+    except Exception as exc:  # the one place that catches everything: a bug, exit 3
+        import traceback
+
         detail = _redact_text("".join(traceback.format_exception(exc)))
         try:
             log = str(write_crash_log(detail))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -60,6 +59,8 @@ def _components(gates: Mapping[str, GateBase]) -> list[list[str]]:
 
 
 def shard_of(group: Sequence[str], total: int) -> int:
+    import hashlib
+
     digest = hashlib.sha256(min(group).encode()).digest()
     return int.from_bytes(digest[:8], "big") % total + 1
 

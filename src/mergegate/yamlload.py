@@ -113,6 +113,20 @@ def _codepoint(char: object) -> str:
     return f"U+{code:04X}"
 
 
+def _compose(text: str) -> Any:
+    """Compose with libyaml when present (fast); errors come from the pure-Python
+    parser either way, so messages and positions do not depend on the build."""
+    import yaml
+
+    fast = getattr(yaml, "CSafeLoader", None)
+    if fast is not None:
+        try:
+            return yaml.compose(text, Loader=fast)
+        except yaml.YAMLError:
+            pass
+    return yaml.compose(text, Loader=yaml.SafeLoader)
+
+
 def load_yaml(text: str) -> Located:
     """Parse one YAML document into plain data plus key/value locations."""
     import yaml
@@ -120,7 +134,7 @@ def load_yaml(text: str) -> Located:
     if len(text.encode("utf-8", "surrogatepass")) > MAX_BYTES:
         raise YamlError(f"file is larger than {MAX_BYTES // (1024 * 1024)} MiB")
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = _compose(text)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = Mark(mark.line + 1, mark.column + 1) if mark else None
