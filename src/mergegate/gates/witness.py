@@ -168,6 +168,7 @@ def _details(ctx: GateContext[WitnessGate], report: Report, trusted: TrustedKey)
         "paths": list(ctx.gate.paths),
         "entries": report.entries,
         "newest": report.newest.to_dict(),
+        "previous": report.previous.to_dict() if report.previous else None,
         "signature": report.signature,
         "public_key": ctx.gate.public_key,
         "key_source": trusted.source,

@@ -89,6 +89,7 @@ class Report:
     signed_by: str | None = None  # keyid of the trusted key that verified it
     files: int = 0  # files found on disk
     compared: bool = False  # False when the files could not be compared at all
+    previous: EntrySummary | None = None  # the entry before the newest (the rollback point)
     footprint: Footprint | None = field(default=None, repr=False)
 
     @property
@@ -290,7 +291,8 @@ def _compare_statement(
     if bad := pattern_problem(statement, layout.patterns):
         problems.insert(0, bad)
     found = scan(layout.root, layout.patterns, exclude=layout.own_files, stop=stop)
-    problems += chain_problems(entries, statement)
+    broken_chain = chain_problems(entries, statement)
+    problems += broken_chain
     problems += compare(expected, found)
     return Report(
         problems=tuple(problems),
@@ -301,7 +303,20 @@ def _compare_statement(
         files=len(found.files),
         compared=True,
         footprint=found,
+        previous=None if broken_chain else _previous_summary(entries),
     )
+
+
+def _previous_summary(entries: Sequence[Envelope]) -> EntrySummary | None:
+    """The entry before the newest, read only once the chain has vouched for it."""
+    if len(entries) < 2:
+        return None
+    before = entries[-2]
+    try:
+        statement = parse_statement(before.payload, f"entry #{len(entries) - 1}")
+    except ManifestError:
+        return EntrySummary(len(entries) - 1, before.digest, before.keyids)
+    return EntrySummary(len(entries) - 1, before.digest, before.keyids, statement)
 
 
 def _signature_words(entry: Envelope, key: PublicKey | None) -> str:
