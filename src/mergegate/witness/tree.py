@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from mergegate import globs
+from mergegate.filematch import file_kind
 from mergegate.witness import WitnessError
 
 LARGE_FILE = 4 * 1024 * 1024
@@ -81,15 +82,7 @@ def could_contain(patterns: Sequence[str], directory: str) -> bool:
 def _kind_of(mode: int) -> str:
     if stat.S_ISLNK(mode):
         return "a symlink (not followed)"
-    if stat.S_ISFIFO(mode):
-        return "a FIFO"
-    if stat.S_ISSOCK(mode):
-        return "a socket"
-    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "a device"
-    if stat.S_ISDIR(mode):
-        return "a directory"
-    return "not a regular file"
+    return file_kind(mode)
 
 
 def hash_fd(fd: int) -> str:
