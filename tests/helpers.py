@@ -60,16 +60,16 @@ def write_config(root: Path, body: str) -> Path:
     return path
 
 
-def run_cli(
-    args: Sequence[str],
+def run_process(
+    argv: Sequence[str],
     cwd: Path,
     env: Mapping[str, str] | None = None,
     timeout: float = 120,
 ) -> subprocess.CompletedProcess[str]:
-    """Run the real CLI (`python -m mergegate`) as a user would."""
+    """A real child process with the pinned git identity, no stdin, output captured."""
     full_env = {**os.environ, **GIT_IDENTITY, **(env or {})}
     return subprocess.run(
-        [sys.executable, "-m", "mergegate", *args],
+        list(argv),
         cwd=cwd,
         env=full_env,
         capture_output=True,
@@ -78,6 +78,16 @@ def run_cli(
         check=False,
         stdin=subprocess.DEVNULL,
     )
+
+
+def run_cli(
+    args: Sequence[str],
+    cwd: Path,
+    env: Mapping[str, str] | None = None,
+    timeout: float = 120,
+) -> subprocess.CompletedProcess[str]:
+    """Run the real CLI (`python -m mergegate`) as a user would."""
+    return run_process([sys.executable, "-m", "mergegate", *args], cwd, env, timeout)
 
 
 def parse_junit(path: Path) -> ElementTree.Element:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import GIT_IDENTITY, gate_json, init_repo, load_json, write_config
+from tests.helpers import gate_json, init_repo, load_json, run_process, write_config
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -31,19 +31,10 @@ gates:
 
 
 def nox(project: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, **GIT_IDENTITY}
     # the `mergegate` script sits beside this interpreter, whatever activated it
-    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
-    return subprocess.run(
-        [sys.executable, "-m", "nox", "--non-interactive", *args],
-        cwd=project,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-        stdin=subprocess.DEVNULL,
-    )
+    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
+    argv = [sys.executable, "-m", "nox", "--non-interactive", *args]
+    return run_process(argv, project, {"PATH": path}, timeout)
 
 
 @pytest.fixture

@@ -5,15 +5,20 @@ checks that read the verdict back from reports/gates.json and reports/gates.xml.
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tests.helpers import GIT_IDENTITY, commit_all, git, load_json, parse_junit, run_cli
+from tests.helpers import (
+    commit_all,
+    git,
+    load_json,
+    parse_junit,
+    run_cli,
+    run_process,
+)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO_ROOT / "examples"
@@ -45,17 +50,7 @@ def run_tool(
     argv: Sequence[str], cwd: Path, env: Mapping[str, str] | None = None, timeout: float = 300
 ) -> str:
     """Run a project tool (npm, npx) as a developer would; fail the test with its output."""
-    full_env = {**os.environ, **GIT_IDENTITY, **(env or {})}
-    done = subprocess.run(
-        list(argv),
-        cwd=cwd,
-        env=full_env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-        stdin=subprocess.DEVNULL,
-    )
+    done = run_process(argv, cwd, env, timeout)
     shown = " ".join(argv)
     assert done.returncode == 0, f"{shown} exited {done.returncode}:\n{done.stdout}\n{done.stderr}"
     return done.stdout
