@@ -138,3 +138,17 @@ def test_colour_policy_in_logs(repo: Path, env: dict[str, str], coloured: bool) 
     assert ("\x1b[" in proc.stdout) == coloured
     plain = strip_ansi(proc.stdout)
     assert "→ a (command) started" in plain  # plain start lines, not a live display
+
+
+def test_dry_run_masks_secrets_in_the_plan(repo: Path) -> None:
+    write_config(
+        repo,
+        """
+        version: 1
+        gates:
+          deploy: {run: "curl -H 'Authorization: hunter2-secret-value' https://example.invalid"}
+    """,
+    )
+    proc = run_cli(["run", "--dry-run"], cwd=repo, env={"DEPLOY_TOKEN": "hunter2-secret-value"})
+    assert "hunter2-secret-value" not in proc.stdout + proc.stderr
+    assert "Authorization: ***" in proc.stdout

@@ -8,6 +8,7 @@ import signal
 import sys
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING
@@ -220,7 +221,11 @@ def _dry_run(
     from mergegate.errors import GitError
     from mergegate.report.console import make_console, print_plan
 
-    plans = dry_run(loaded, selection, base, environ)
+    redact = make_redactor(loaded, environ).redact
+    plans = [
+        replace(p, lines=tuple(map(redact, p.lines)), problems=tuple(map(redact, p.problems)))
+        for p in dry_run(loaded, selection, base, environ)
+    ]
     try:
         resolved = base.get()
         base_line = f"base: {resolved.ref} → {resolved.sha[:12]} (from {resolved.source})"
@@ -234,7 +239,7 @@ def _dry_run(
         f"order: {order}",
     ]
     console = make_console()
-    print_plan(console, plans, header)
+    print_plan(console, plans, [redact(line) for line in header])
     problems = sum(len(p.problems) for p in plans if p.selected)
     console.print()
     if problems:
