@@ -126,10 +126,19 @@ class GateContext(Generic[G]):
             label=label,
         )
 
-    def run_spec(self, run: str | Sequence[str], **kw: object) -> ProcResult:
+    def run_spec(
+        self,
+        run: str | Sequence[str],
+        *,
+        cwd: Path | None = None,
+        timeout: float | None = None,
+        extra_env: Mapping[str, str] | None = None,
+    ) -> ProcResult:
         """Run a gates.yaml `run:` value: a string through bash, a list directly."""
         argv = shell_argv(run) if isinstance(run, str) else list(run)
-        return self.run_process(argv, label=display_command(run), **kw)  # type: ignore[arg-type]
+        return self.run_process(
+            argv, cwd=cwd, timeout=timeout, label=display_command(run), extra_env=extra_env
+        )
 
 
 def proc_outcome_status(result: ProcResult) -> str:
