@@ -20,6 +20,14 @@ def is_alive(pid: int) -> bool:
     return state != "Z"
 
 
+def assert_gone(*pids: int, within: float = 5.0) -> None:
+    """Every pid is gone (or a zombie) within ``within`` seconds; reaping takes a moment."""
+    deadline = time.monotonic() + within
+    while any(is_alive(p) for p in pids) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not [p for p in pids if is_alive(p)]
+
+
 def wait_for_file(path: Path, timeout: float = 10.0) -> str:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -72,10 +80,7 @@ def test_timeout_kills_the_grandchild(tmp_path: Path) -> None:
     assert result.timed_out
     assert result.describe_exit() == "timed out"
     grandchild = int(pidfile.read_text())
-    deadline = time.monotonic() + 3
-    while is_alive(grandchild) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not is_alive(grandchild)
+    assert_gone(grandchild)
     pm.close()
 
 
@@ -86,10 +91,7 @@ def test_sigterm_ignoring_group_is_sigkilled_after_grace(tmp_path: Path) -> None
     result = pm.run(shell_argv(script), cwd=tmp_path, env=os.environ, timeout=0.5)
     assert result.timed_out
     grandchild = int(pidfile.read_text())
-    deadline = time.monotonic() + 3
-    while is_alive(grandchild) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not is_alive(grandchild)
+    assert_gone(grandchild)
     pm.close()
 
 
@@ -101,10 +103,7 @@ def test_background_leftovers_are_stopped_when_the_leader_exits(tmp_path: Path) 
     )
     assert result.ok
     leftover = int(pidfile.read_text())
-    deadline = time.monotonic() + 3
-    while is_alive(leftover) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not is_alive(leftover)
+    assert_gone(leftover)
     pm.close()
 
 
@@ -125,10 +124,7 @@ def test_stop_all_stops_every_group(tmp_path: Path) -> None:
         t.join(timeout=5)
     assert len(results) == 3
     assert all(r.cancelled for r in results)
-    deadline = time.monotonic() + 3
-    while any(is_alive(p) for p in pids) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not any(is_alive(p) for p in pids)
+    assert_gone(*pids)
     pm.close()
 
 

@@ -24,7 +24,7 @@ from tests.helpers import (
     write_config,
     write_files,
 )
-from tests.test_proc import is_alive, wait_for_file
+from tests.test_proc import assert_gone, is_alive, wait_for_file
 
 
 def run_gates(root: Path, body: str, *args: str, env: dict[str, str] | None = None) -> Any:
@@ -393,10 +393,7 @@ def test_sigint_exits_130_and_leaves_no_process(repo: Path) -> None:
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=30)
     assert proc.returncode == 130, out + err
-    deadline = time.monotonic() + 5
-    while any(is_alive(p) for p in pids) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not any(is_alive(p) for p in pids)
+    assert_gone(*pids)
     report = load_json(repo / "reports" / "gates.json")
     assert report["interrupted"] is True
     assert report["verdict"] == "blocked"
