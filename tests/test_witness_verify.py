@@ -603,3 +603,14 @@ def test_a_footprint_changed_since_the_entry_is_reported(project: Path) -> None:
     data = (project / "verification.md.json").read_bytes()
     report = verify(Layout(project, patterns=("dist/**", "extra/**")), data, None)
     assert "sign a new entry for these paths" in kinds(report)["bad-manifest"][0]
+
+
+def test_an_empty_entry_over_an_empty_footprint_does_not_pass(
+    tmp_path: Path, key: SigningKey
+) -> None:
+    root = tmp_path / "empty"
+    root.mkdir()
+    write_manifest(root / "verification.md.json", [crafted_entry({}, key)])
+    report = check(root, key)
+    assert not report.ok
+    assert "there is no footprint to verify" in "\n".join(kinds(report)["bad-manifest"])

@@ -294,6 +294,14 @@ def _compare_statement(
     broken_chain = chain_problems(entries, statement)
     problems += broken_chain
     problems += compare(expected, found)
+    if not expected and not found.files:  # nothing signed, nothing there: nothing was checked
+        problems.append(
+            Problem(
+                "bad-manifest",
+                f"entry #{len(entries)} lists no files and nothing matches "
+                f"{', '.join(layout.patterns)}: there is no footprint to verify",
+            )
+        )
     return Report(
         problems=tuple(problems),
         entries=len(entries),
