@@ -31,8 +31,9 @@ def main(args: argparse.Namespace) -> int:
     jobs = args.jobs or default_jobs()
     if args.dry_run:
         return _dry_run(loaded, selection, base, environ, jobs, args.config)
-    run, console = _run(loaded, selection, base, environ, jobs, args)
-    return _report(run, console, loaded, args, environ)
+    redactor = make_redactor(loaded, environ)
+    run, console = _run(loaded, selection, base, environ, jobs, args, redactor)
+    return _report(run, console, loaded, args, environ, redactor)
 
 
 def make_redactor(loaded: LoadedConfig, environ: Mapping[str, str]) -> Redactor:
@@ -62,6 +63,7 @@ def _run(
     environ: Mapping[str, str],
     jobs: int,
     args: argparse.Namespace,
+    redactor: Redactor,
 ) -> tuple[RunResult, ConsoleReporter]:
     from mergegate.proc import ProcessManager
     from mergegate.report.console import ConsoleReporter
@@ -76,7 +78,7 @@ def _run(
         base,
         environ,
         procs,
-        make_redactor(loaded, environ),
+        redactor,
         RunOptions(jobs=jobs, fail_fast=args.fail_fast),
         Events(started=console.started, finished=console.finished),
     )
@@ -159,6 +161,7 @@ def _report(
     loaded: LoadedConfig,
     args: argparse.Namespace,
     environ: Mapping[str, str],
+    redactor: Redactor,
 ) -> int:
     code = run.exit_code
     try:
@@ -167,7 +170,7 @@ def _report(
             report_paths(loaded, args, environ),
             environ,
             config=str(args.config),
-            redactor=make_redactor(loaded, environ),
+            redactor=redactor,
         )
     except OSError as exc:
         written = []
