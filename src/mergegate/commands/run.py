@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import signal
 import sys
@@ -13,6 +14,7 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING
 
+from mergegate import treeguard
 from mergegate.config import LoadedConfig, load_config
 from mergegate.git import LazyBase
 from mergegate.plan import GatePlan, Selection, default_jobs, dry_run, select
@@ -82,6 +84,7 @@ def _run(
         RunOptions(jobs=jobs, fail_fast=args.fail_fast),
         Events(started=console.started, finished=console.finished),
     )
+    guard = _before_gates(loaded, selection, base, args, environ)
     console.begin(len(selection.selected), jobs, str(args.config))
     try:
         with _signals_to(runner.interrupt):
@@ -89,7 +92,23 @@ def _run(
     finally:
         console.end()
         procs.close()
-    return run, console
+    return guard.finish(run, redactor), console
+
+
+def _before_gates(
+    loaded: LoadedConfig,
+    selection: Selection,
+    base: LazyBase,
+    args: argparse.Namespace,
+    environ: Mapping[str, str],
+) -> treeguard.Guard:
+    """Report directories (with their .gitignore), the tree snapshot, the forbid file set."""
+    from mergegate.report.write import ensure_dir
+
+    for path in report_paths(loaded, args, environ).values():
+        with contextlib.suppress(OSError):  # writing the report will say what is wrong
+            ensure_dir(path.parent)
+    return treeguard.start(loaded, selection, base)
 
 
 def report_paths(
@@ -239,6 +258,7 @@ def _dry_run(
         f"mergegate dry run: {config_name}, {len(selection.selected)} of {len(plans)} gate(s) "
         f"selected, {jobs} at a time; nothing is run",
         base_line,
+        treeguard.plan_line(loaded.root),
         f"order: {order}",
     ]
     console = make_console()
