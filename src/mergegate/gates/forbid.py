@@ -1,11 +1,15 @@
 """kind: forbid — no file matching ``paths`` may match a forbidden pattern.
 
-Files are those git tracks plus untracked, non-ignored ones (or, with
-``changed_only``, those changed since base), filtered by ``paths`` and
-``exclude``. Binary files (a NUL byte in the first 8 KiB) are skipped, files
-are read in blocks of whole lines (a huge file costs bounded memory), and
-symlinks and special files are never opened. A finding names file:line:column
-and the pattern, never the matched text: at most a masked preview (``AKIA***``).
+Files are those git would commit (tracked, untracked and not ignored), listed
+once at run start for every forbid gate (``LazyBase.files_to_commit``), or with
+``changed_only`` those changed since base; filtered by ``paths`` and
+``exclude``. The text of each file is scanned as UTF-8, or UTF-16/32 when a BOM
+or the NUL pattern says so (other NULs in the first 8 KiB: binary, skipped), in
+blocks of whole lines (a huge file costs bounded memory); a symlink's target
+text is scanned, never followed; special files are never opened; and every
+file and directory name is scanned too. A finding names file:line:column and
+the pattern, never the matched text: at most a masked preview (``AKIA***``),
+and a path holding a match is shown masked the same way.
 
 The config file itself is not checked against the named ``patterns`` (it
 spells them out), only against the built-in sets.
