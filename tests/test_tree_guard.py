@@ -169,3 +169,13 @@ def test_parse_status_reads_renames_and_unmerged_entries() -> None:
     head, listed = treeguard.parse_status(data)
     assert head == oid
     assert sorted(listed) == ["conflict.txt", "dir/with space.txt", "new name"]
+
+
+def test_a_tree_that_cannot_be_compared_blocks(tmp_path: Path) -> None:
+    repo = project(tmp_path, 'vandal: {run: "rm -rf .git"}')
+    code, report, output = run(repo)
+    assert code == 1, output
+    result = guard_result(report)
+    assert result is not None
+    assert result["status"] == "error"
+    assert result["reason"].startswith("the tree could not be compared after the run: ")

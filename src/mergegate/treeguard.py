@@ -39,6 +39,7 @@ if TYPE_CHECKING:
 
 RESULT_NAME = "tree-unchanged"
 RESULT_KIND = "tree"
+NOT_A_REPO = "not a git repository"  # git's message (LC_ALL=C)
 MTIME_SLACK = 0.05  # file times come from a coarse kernel clock; gate times from time.time()
 SHOWN = 10  # files named in the one-line reason
 STATUS_ARGS = (
@@ -76,7 +77,7 @@ class Guard:
     """The state at run start; ``finish`` turns a difference into a blocking result."""
 
     root: Path
-    top: Path | None = None  # None: not a git repository, nothing to guard
+    active: bool = True  # False outside a git repository: nothing to guard
     before: Snapshot | None = None
     problem: str | None = None  # the snapshot could not be taken: fail closed at the end
 
@@ -89,28 +90,29 @@ class Guard:
         return replace(run, gates=(*run.gates, redact_result(result, redactor)))
 
     def _check(self, run: RunResult) -> GateResult | None:
-        if self.top is None:
+        if not self.active:
             return None
         if self.problem is not None or self.before is None:
             return _error(run, f"the tree could not be snapshot at run start: {self.problem}")
         try:
-            after = take(self.top)
+            after = take(self.root)
+            changes = diff(self.before, after)
+            if not changes and self.before.head == after.head:
+                return None
+            top = top_level(self.root)
         except GitError as exc:
             return _error(run, f"the tree could not be compared after the run: {exc}")
-        changes = diff(self.before, after)
-        if not changes and self.before.head == after.head:
-            return None
-        attributed = [attribute(c, self.top, run.gates) for c in changes]
-        return _changed(run, attributed, self.before.head, after.head, self._prefix())
+        attributed = [attribute(c, top, run.gates) for c in changes]
+        return _changed(run, attributed, self.before.head, after.head, _prefix(self.root, top))
 
-    def _prefix(self) -> str:
-        """gates.yaml's directory relative to the top, for annotation paths."""
-        assert self.top is not None
-        try:
-            rel = self.root.resolve().relative_to(self.top.resolve()).as_posix()
-        except ValueError:
-            return ""
-        return "" if rel == "." else rel + "/"
+
+def _prefix(root: Path, top: Path) -> str:
+    """gates.yaml's directory relative to the top, for annotation paths."""
+    try:
+        rel = root.resolve().relative_to(top.resolve()).as_posix()
+    except ValueError:
+        return ""
+    return "" if rel == "." else rel + "/"
 
 
 # -- start --------------------------------------------------------------------------
@@ -120,12 +122,11 @@ def start(loaded: LoadedConfig, selection: Selection, base: LazyBase) -> Guard:
     """Before any gate starts: snapshot the tree, list the forbid file set."""
     guard = Guard(loaded.root)
     try:
-        guard.top = top_level(loaded.root)
-    except GitError:
-        return guard  # not a git repository: nothing to guard, nothing listed
-    try:
-        guard.before = take(guard.top)
+        guard.before = take(loaded.root)
     except GitError as exc:
+        if NOT_A_REPO in str(exc):
+            guard.active = False
+            return guard  # nothing to guard, nothing to list
         guard.problem = str(exc)
     if any(_kind(loaded, name) == "forbid" for name in selection.selected):
         with contextlib.suppress(GitError):  # cached: each forbid gate reports it
@@ -154,8 +155,12 @@ def plan_line(root: Path) -> str:
 # -- snapshots ----------------------------------------------------------------------
 
 
-def take(top: Path) -> Snapshot:
-    head, listed = parse_status(git_bytes(top, *STATUS_ARGS))
+def take(root: Path) -> Snapshot:
+    """One `git status`; the top level is asked for only when there are files to hash."""
+    head, listed = parse_status(git_bytes(root, *STATUS_ARGS))
+    if not listed:
+        return Snapshot(head, {})
+    top = top_level(root)  # status paths are relative to it
     entries = {path: Entry(status, digest(top / path)) for path, status in listed.items()}
     return Snapshot(head, entries)
 
