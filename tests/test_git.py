@@ -185,3 +185,31 @@ def test_git_is_run_only_by_git_py() -> None:
         if spawning.search(text) and re.search(r"[\"']git[\"']", text):
             offenders.append(rel)
     assert offenders == []
+
+
+def test_every_gate_that_needs_a_base_errors_without_one(tmp_path: Path) -> None:
+    repo = init_repo(
+        tmp_path / "repo",
+        {"pyproject.toml": '[project]\nname = "demo"\nversion = "1.0.0"\n'},
+        branch="master",
+    )
+    write_config(
+        repo,
+        """
+        version: 1
+        gates:
+          semver: {kind: semver, version: pyproject.toml, api: {paths: ["api/**"]}}
+          docs: {run: "true", if_changed: ["docs/**"]}
+          witness: {kind: witness, require_new_entry: true}
+          plain: {run: "true"}
+        """,
+    )
+    proc = run_cli(["run"], cwd=repo)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    report = load_json(repo / "reports/gates.json")
+    statuses = {g["name"]: g["status"] for g in report["gates"]}
+    assert statuses == {"semver": "error", "docs": "error", "witness": "error", "plain": "passed"}
+    for gate in report["gates"][:3]:
+        assert "no base ref" in gate["reason"]
+        assert "--base REF" in gate["reason"]
+    assert report["base"] is None
