@@ -397,6 +397,9 @@ def test_sniffing_tells_text_from_binary() -> None:
     assert forbid_gate.sniff_encoding(b"\0" * 64) is None
     assert forbid_gate.sniff_encoding("ab".encode("utf-16-le")) == "utf-16-le"
     assert forbid_gate.sniff_encoding("ab".encode("utf-32-be")) == "utf-32-be"
+    cjk = "\u4e00\u4e01 key = AKIA \U0001f600".encode("utf-16-le")  # U+4E00 has a NUL low byte
+    assert forbid_gate.sniff_encoding(cjk) == "utf-16-le"
+    assert forbid_gate.sniff_encoding("a\U0001f600b".encode("utf-32-le")) == "utf-32-le"
 
 
 def test_a_key_committed_as_a_symlink_target_is_found(

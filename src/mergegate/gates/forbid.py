@@ -256,22 +256,26 @@ def sniff_encoding(head: bytes) -> str | None:
 
 
 def _utf32(head: bytes) -> str | None:
+    """Every 4-byte unit a code point (≤ U+10FFFF), at least half of them not NUL."""
     units = [head[i : i + 4] for i in range(0, len(head) - len(head) % 4, 4)]
     if len(units) < 2:
         return None
-    for name, zero, low in (("utf-32-le", slice(2, 4), 0), ("utf-32-be", slice(0, 2), 3)):
+    for name, top, plane, low in (("utf-32-le", 3, 2, 0), ("utf-32-be", 0, 1, 3)):
         texty = sum(1 for u in units if u[low] != 0)
-        if all(u[zero] == b"\0\0" for u in units) and texty * 2 >= len(units):
+        if all(u[top] == 0 and u[plane] <= 0x10 for u in units) and texty * 2 >= len(units):
             return name
     return None
 
 
 def _utf16(head: bytes) -> str | None:
-    even = head[0::2].count(0)
-    odd = head[1::2].count(0)
-    if even == 0:
-        return "utf-16-le"  # every NUL is the high byte of an ASCII-range character
-    if odd == 0:
+    """NULs mostly on one side of each 2-byte unit: the high byte of ASCII-range text.
+
+    Erring towards decoding is safe: binary read as UTF-16 is noise no pattern matches.
+    """
+    even, odd = head[0::2].count(0), head[1::2].count(0)
+    if odd >= 2 and odd >= 4 * even:
+        return "utf-16-le"
+    if even >= 2 and even >= 4 * odd:
         return "utf-16-be"
     return None
 
