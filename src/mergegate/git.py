@@ -1,7 +1,12 @@
 """Every git question mergegate asks: base resolution, changed files, files at a ref.
 
-Paths in and out are POSIX paths relative to ``root`` (the directory of
-gates.yaml), which may sit below the repository's top level.
+This is the only module that runs git, and every call has a deadline
+(``GIT_TIMEOUT``; git runs in its own session so a hung one is killed with
+whatever it started). Paths in and out are POSIX paths relative to ``root``
+(the directory of gates.yaml), which may sit below the repository's top level.
+
+The base (DESIGN §4) is resolved lazily, once, by ``LazyBase``: only a gate
+that needs it pays for the git calls, and reports use what was resolved.
 """
 
 from __future__ import annotations
