@@ -158,6 +158,16 @@ def test_an_existing_reports_directory_is_left_as_it_is(tmp_path: Path) -> None:
     assert not (repo / "reports/.gitignore").exists()
 
 
+def test_only_report_directories_are_ignored(tmp_path: Path) -> None:
+    from mergegate.report.write import write_atomic, write_report
+
+    write_report(tmp_path / "out/ci/gates.xml", "<x/>")
+    assert (tmp_path / "out/.gitignore").read_text().splitlines()[-1] == "*"  # the topmost
+    assert not (tmp_path / "out/ci/.gitignore").exists()
+    write_atomic(tmp_path / "audit/verification.md.json", "[]")  # meant to be committed
+    assert not (tmp_path / "audit/.gitignore").exists()
+
+
 def test_parse_status_reads_renames_and_unmerged_entries() -> None:
     oid = "a" * 40
     data = (

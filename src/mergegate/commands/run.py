@@ -139,7 +139,7 @@ def write_reports(
 ) -> list[str]:
     """Write every report; returns the paths written. OSError propagates to the caller."""
     from mergegate.report import json_report, junit
-    from mergegate.report.write import write_atomic
+    from mergegate.report.write import write_report
 
     written = []
     renderers: dict[str, Callable[[RunResult], str]] = {
@@ -157,7 +157,7 @@ def write_reports(
         )
         renderers["summary"] = lambda r: markdown.render(r, record)
     for key, path in paths.items():
-        write_atomic(path, renderers[key](run))
+        write_report(path, renderers[key](run))
         written.append(_shown(path))
     step_summary = environ.get("GITHUB_STEP_SUMMARY")
     if step_summary:

@@ -1,8 +1,10 @@
 """Atomic report files: a temp file in the same directory, then os.replace.
 
-A directory mergegate creates for its reports gets a ``.gitignore`` of ``*`` (as
-pytest, ruff and mypy do for their caches), so reports never become files git
-would commit, and never part of what the forbid gate scans.
+A directory mergegate creates for its reports (``write_report``, ``ensure_dir``)
+gets a ``.gitignore`` of ``*`` (as pytest, ruff and mypy do for their caches),
+so reports never become files git would commit, nor part of what the forbid gate
+scans. Other files (a witness manifest, the schema) are meant to be committed:
+their directories get none.
 """
 
 from __future__ import annotations
@@ -30,8 +32,15 @@ def ensure_dir(directory: Path) -> None:
             fh.write(GITIGNORE)
 
 
-def write_atomic(path: Path, text: str) -> None:
+def write_report(path: Path, text: str) -> None:
+    """A report: its directory, when mergegate creates it, is git-ignored."""
     ensure_dir(path.parent)
+    write_atomic(path, text)
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Any file mergegate writes (reports, a witness manifest, the schema)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
