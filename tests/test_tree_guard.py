@@ -88,6 +88,17 @@ def test_a_gate_that_stages_a_file_blocks(tmp_path: Path) -> None:
     assert result["details"]["files"][0]["change"] == "staged (the index changed)"
 
 
+def test_a_gate_that_adds_a_new_file_to_the_index_blocks(tmp_path: Path) -> None:
+    repo = project(tmp_path, 'gen: {run: "echo generated > gen.py && git add gen.py"}')
+    code, report, output = run(repo)
+    assert code == 1, output
+    result = guard_result(report)
+    assert result is not None
+    assert result["details"]["files"] == [
+        {"path": "gen.py", "change": "staged (the index changed)", "gates": ["gen"]}
+    ]
+
+
 def test_a_gate_that_deletes_or_restores_files_blocks(tmp_path: Path) -> None:
     repo = project(tmp_path, 'clean: {run: "rm src/app.py && git checkout -- README.md"}')
     (repo / "README.md").write_text("the user's unsaved work\n")
