@@ -34,9 +34,10 @@ def test_a_gate_that_rewrites_a_tracked_file_blocks_and_is_named(tmp_path: Path)
         tmp_path,
         """
         check: {run: "true"}
-        lint: {run: "sed -i 's/1/2/' src/app.py", needs: [check]}
+        lint: {run: "sleep 0.1 && sed -i 's/1/2/' src/app.py", needs: [check]}
         """,
     )
+    # the pause only keeps the write clear of a coarse file clock at lint's start
     code, report, output = run(repo, "--jobs", "1")
     assert code == 1, output
     assert gate_json(report, "lint")["status"] == "passed"  # the gate itself thought so
