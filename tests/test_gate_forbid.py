@@ -97,6 +97,7 @@ def test_key_found_with_file_line_and_absent_from_every_report(tmp_path: Path) -
             "col": 16,
             "pattern": "aws-access-key-id",
             "preview": "AKIA***",
+            "found_in": "content",
         }
     ]
     note = gate["annotations"][0]
@@ -357,7 +358,116 @@ def test_symlink_out_of_the_tree_is_not_followed(tmp_path: Path, procs: ProcessM
     commit_all(repo, "links")
     outcome = run_gate(repo, procs)
     assert outcome.status is Status.PASSED, outcome.reason
-    assert "link.txt" in outcome.details["not_regular_skipped"]
+    assert outcome.details["symlinks_scanned"] == 2  # their target text, not what they point at
+    assert "2 symlink target(s)" in outcome.reason
+
+
+# -- blind spots: UTF-16/32, symlink targets, file names -----------------------------------
+
+ENCODED = {
+    "utf-16 with BOM": ("utf-16", True),
+    "utf-16-le": ("utf-16-le", False),
+    "utf-16-be": ("utf-16-be", False),
+    "utf-32 with BOM": ("utf-32", True),
+    "utf-32-le": ("utf-32-le", False),
+    "utf-32-be": ("utf-32-be", False),
+}
+
+
+@pytest.mark.parametrize("label", sorted(ENCODED))
+def test_utf16_and_utf32_files_are_decoded_not_skipped(
+    tmp_path: Path, procs: ProcessManager, label: str
+) -> None:
+    encoding, _ = ENCODED[label]
+    repo = make_repo(tmp_path, {"a.txt": "fine\n"})
+    text = "\u00e9t\u00e9 = 1\r\nname = 'x'\r\n  key = " + AWS_KEY + "\r\n"
+    (repo / "creds.reg").write_bytes(text.encode(encoding))
+    outcome = run_gate(repo, procs)
+    assert outcome.status is Status.FAILED, outcome.reason
+    finding = outcome.details["findings"][0]
+    assert (finding["path"], finding["line"], finding["col"]) == ("creds.reg", 3, 9)
+    assert outcome.details["binary_skipped"] == 0
+    assert outcome.details["decoded"] == {encoding[:6].upper(): 1}
+
+
+def test_sniffing_tells_text_from_binary() -> None:
+    assert forbid_gate.sniff_encoding(b"plain") == "utf-8"
+    assert forbid_gate.sniff_encoding(b"\xef\xbb\xbfplain") == "utf-8-sig"
+    assert forbid_gate.sniff_encoding(b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR") is None
+    assert forbid_gate.sniff_encoding(b"\0" * 64) is None
+    assert forbid_gate.sniff_encoding("ab".encode("utf-16-le")) == "utf-16-le"
+    assert forbid_gate.sniff_encoding("ab".encode("utf-32-be")) == "utf-32-be"
+    cjk = "\u4e00\u4e01 key = AKIA \U0001f600".encode("utf-16-le")  # U+4E00 has a NUL low byte
+    assert forbid_gate.sniff_encoding(cjk) == "utf-16-le"
+    assert forbid_gate.sniff_encoding("a\U0001f600b".encode("utf-32-le")) == "utf-32-le"
+
+
+def test_a_key_committed_as_a_symlink_target_is_found(
+    tmp_path: Path, procs: ProcessManager
+) -> None:
+    repo = make_repo(tmp_path, {"a.txt": "fine\n"})
+    (repo / "token").symlink_to(f"/run/secrets/{GH_TOKEN}")
+    commit_all(repo, "a link whose text is the secret")
+    outcome = run_gate(repo, procs)
+    assert outcome.status is Status.FAILED
+    finding = outcome.details["findings"][0]
+    assert (finding["path"], finding["line"], finding["col"]) == ("token", 1, 14)
+    assert finding["found_in"] == "symlink target"
+    assert "token:1:14 (symlink target)" in outcome.reason
+
+
+def test_a_key_in_a_file_name_is_found_and_never_shown(tmp_path: Path) -> None:
+    files = {
+        f"keys/{AWS_KEY}.txt": "fine\n",
+        f"{GH_TOKEN}/a.txt": f"{AWS_KEY}\n",
+        f"{GH_TOKEN}/b.txt": "fine\n",
+    }
+    repo = make_repo(tmp_path, files)
+    proc = run_cli(["run"], cwd=repo, env={"GITHUB_ACTIONS": "true"})
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    gate = gate_json(load_json(repo / "reports" / "gates.json"), "no-secrets")
+    found = sorted((f["path"], f["found_in"], f["pattern"]) for f in gate["details"]["findings"])
+    assert found == [
+        ("ghp_***", "file name", "github-token"),  # the directory, once for both files
+        ("ghp_***/a.txt", "content", "aws-access-key-id"),
+        ("keys/AKIA***", "file name", "aws-access-key-id"),
+    ]
+    assert [a["path"] for a in gate["annotations"]] == [None, None, None]  # no real path to show
+    written = everything_written(repo, proc.stdout, proc.stderr)
+    for secret in (AWS_KEY, GH_TOKEN):
+        assert secret[4:] not in written
+
+
+# -- one file set per run -------------------------------------------------------------------
+
+SET_CONFIG = """\
+version: 1
+gates:
+  writer:
+    run: >-
+      t=ghp; t=${{t}}_; for i in 1 2 3 4 5 6 7 8 9; do t=${{t}}a1B2; done;
+      echo "token = $t" > late.txt && mkdir -p .cache && echo x > .cache/y
+  no-secrets:
+    kind: forbid
+    paths: ["**/*"]
+    builtin: [secrets]
+    needs: [writer]
+"""
+
+
+def test_the_file_set_is_listed_once_before_any_gate_runs(tmp_path: Path) -> None:
+    repo = init_repo(tmp_path / "repo", {"a.txt": "fine\n", ".gitignore": ".cache/\n"})
+    (repo / "gates.yaml").write_text(SET_CONFIG.format())
+    counts = []
+    for _ in range(2):
+        (repo / "late.txt").unlink(missing_ok=True)
+        proc = run_cli(["run"], cwd=repo)
+        assert GH_TOKEN in (repo / "late.txt").read_text()  # written while the run went on
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        gate = gate_json(load_json(repo / "reports" / "gates.json"), "no-secrets")
+        counts.append(gate["details"]["files_scanned"])
+    assert counts == [3, 3]  # a.txt, .gitignore, gates.yaml: never late.txt nor reports/
+    assert (repo / "reports/.gitignore").is_file()
 
 
 UNREADABLE_PROBE = """

@@ -158,22 +158,77 @@ def test_a_key_missing_at_base_is_an_error(tmp_path: Path, key: SigningKey) -> N
     assert "keys/witness.pub does not exist at base main" in outcome.reason
 
 
-def test_without_any_base_the_working_tree_key_is_used_and_reported(
-    tmp_path: Path, key: SigningKey
-) -> None:
+MASTER_GATES = """\
+version: 1
+gates:
+  witness:
+    kind: witness
+    public_key: keys/witness.pub
+"""
+
+
+def master_repo(path: Path, key: SigningKey) -> Path:
+    """A project on `master` (no main, no base: in gates.yaml) with a signed, trusted dist/."""
     root = init_repo(
-        tmp_path / "repo",
+        path,
         {
-            "gates.yaml": GATES.replace("base: main\n", "").format(require="false"),
+            "gates.yaml": MASTER_GATES,
             "keys/witness.pub": key.public.pem().decode(),
             "dist/app.js": "v1\n",
         },
-        branch="trunk",
-    )  # no origin/main, no main: no base at all
+        branch="master",
+    )
     sign_here(root, key)
+    commit_all(root, "witness entry")
+    return root
+
+
+def swap_key_and_sign(root: Path, attacker: SigningKey) -> None:
+    """The attack: replace the trusted key with one's own, rewrite dist/, sign it."""
+    (root / "keys/witness.pub").write_bytes(attacker.public.pem())
+    (root / "dist/app.js").write_text("backdoor\n")
+    sign_here(root, attacker, "merge: #7 — looks fine")
+    commit_all(root, "swap the key")
+
+
+@pytest.mark.parametrize("branch", ["feature", "master"])
+def test_a_swapped_key_without_any_base_blocks(
+    tmp_path: Path, key: SigningKey, branch: str
+) -> None:
+    root = master_repo(tmp_path / "repo", key)
+    if branch != "master":
+        git(root, "checkout", "-q", "-b", branch)
+    swap_key_and_sign(root, new_key(tmp_path / "attacker"))
+
+    proc = run_cli(["run"], cwd=root)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    result = gate_json(load_json(root / "reports/gates.json"), "witness")
+    assert result["status"] == "error"
+    for hint in ("no base resolves", "--base", "`base:` in gates.yaml", "fetch-depth: 0"):
+        assert hint in result["reason"]
+    case = parse_junit(root / "reports/gates.xml").find(".//testcase[@name='witness']")
+    assert case is not None
+    assert case.find("error") is not None
+
+
+def test_the_remotes_default_branch_is_the_base(tmp_path: Path, key: SigningKey) -> None:
+    upstream = master_repo(tmp_path / "upstream", key)
+    root = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", str(upstream), str(root))  # origin/HEAD -> origin/master
+    git(root, "checkout", "-q", "-b", "feature")
+    attacker = new_key(tmp_path / "attacker")
+    swap_key_and_sign(root, attacker)
+
     outcome = decide(root)
-    assert outcome.status is Status.PASSED, outcome.reason
-    assert outcome.details["key_source"] == "working tree (no base ref resolved)"
+    assert outcome.status is Status.FAILED, outcome.reason
+    assert f"not by the trusted key {key.keyid[:16]}" in outcome.reason
+    assert outcome.details["key_source"].startswith("base origin/master (")
+
+    git(root, "reset", "-q", "--hard", "origin/master")  # an honest change now passes
+    (root / "dist/app.js").write_text("v2\n")
+    sign_here(root, key, "merge: #8 — v2")
+    commit_all(root, "v2")
+    assert decide(root).status is Status.PASSED
 
 
 def test_a_requested_base_that_does_not_resolve_is_an_error(
@@ -182,7 +237,7 @@ def test_a_requested_base_that_does_not_resolve_is_an_error(
     root = make_repo(tmp_path, key, require=False)
     outcome = decide(root, cli_base="origin/nope")
     assert outcome.status is Status.ERROR
-    assert "origin/nope does not resolve" in outcome.reason
+    assert "base ref origin/nope (from --base) does not resolve" in outcome.reason
     assert "fetch-depth: 0" in outcome.reason
 
 
@@ -235,7 +290,10 @@ def test_require_new_entry_needs_a_base(tmp_path: Path, key: SigningKey) -> None
     sign_here(root, None)
     outcome = decide(root)
     assert outcome.status is Status.ERROR
-    assert "base ref origin/main or main does not resolve" in outcome.reason
+    assert "no base ref: origin/HEAD is not set and neither origin/main nor main exists" in (
+        outcome.reason
+    )
+    assert "--base" in outcome.reason
 
 
 # -- deadline and cancellation ------------------------------------------------------------
@@ -278,10 +336,13 @@ def test_plan_shows_the_newest_entry_and_what_would_block(tmp_path: Path, key: S
     )
     assert "paths: dist/**" in lines
     (root / "verification.md.json").unlink()
-    (root / "keys/witness.pub").unlink()
+    (root / "keys/witness.pub").unlink()  # the working tree's copy is never the one trusted
     lines, problems = _plan(root)
-    assert any("verification.md.json does not exist" in p for p in problems)
-    assert "public key keys/witness.pub does not exist" in problems
+    assert problems == ["manifest verification.md.json does not exist (run " + gate.SIGN_HINT + ")"]
+    git(root, "branch", "-q", "-m", "main", "trunk")  # now no base resolves
+    _, problems = _plan(root)
+    assert problems[1].startswith("public_key needs the base ref: no base ref")
+    assert problems[2].startswith("require_new_entry needs the base ref: no base ref")
 
 
 # -- end to end through `mergegate run` -------------------------------------------------------

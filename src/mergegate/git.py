@@ -1,12 +1,19 @@
 """Every git question mergegate asks: base resolution, changed files, files at a ref.
 
-Paths in and out are POSIX paths relative to ``root`` (the directory of
-gates.yaml), which may sit below the repository's top level.
+This is the only module that runs git, and every call has a deadline
+(``GIT_TIMEOUT``; git runs in its own session so a hung one is killed with
+whatever it started). Paths in and out are POSIX paths relative to ``root``
+(the directory of gates.yaml), which may sit below the repository's top level.
+
+The base (DESIGN §4) is resolved lazily, once, by ``LazyBase``: only a gate
+that needs it pays for the git calls, and reports use what was resolved.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import subprocess
 import threading
 from collections.abc import Mapping, Sequence
@@ -16,9 +23,20 @@ from pathlib import Path
 from mergegate.errors import GitError
 
 FETCH_HINT = (
-    "fetch it first: in GitHub Actions use actions/checkout with `fetch-depth: 0`; "
-    "locally `git fetch origin main` (or pass --base REF)"
+    "name one with --base REF or `base:` in gates.yaml, or fetch it: in GitHub Actions "
+    "use actions/checkout with `fetch-depth: 0`; locally `git fetch origin`"
 )
+
+
+def fetch_hint(ref: str | None = None) -> str:
+    """How to name or fetch a base; for `origin/NAME` the exact fetch command."""
+    if ref and ref.startswith("origin/"):
+        return FETCH_HINT.replace("`git fetch origin`", f"`git fetch origin {ref[7:]}`")
+    return FETCH_HINT
+
+
+GIT_TIMEOUT = 120.0  # seconds for one git command: generous, but a hung git never hangs a run
+DEFAULT_CANDIDATES = ("origin/main", "main")  # after the remote's own HEAD (DESIGN §4)
 
 
 def _git_env() -> dict[str, str]:
@@ -27,23 +45,44 @@ def _git_env() -> dict[str, str]:
     return env
 
 
-def git_bytes(root: Path, *args: str, ok_codes: Sequence[int] = (0,)) -> bytes:
-    """Run ``git -C root ARGS`` and return stdout; GitError names the command on failure."""
+def _run_git(root: Path, args: Sequence[str]) -> tuple[int, bytes, bytes]:
+    """Run git in its own session; past GIT_TIMEOUT its whole group is killed (GitError)."""
     try:
-        proc = subprocess.run(
+        proc = subprocess.Popen(
             ["git", "-C", str(root), *args],
             stdin=subprocess.DEVNULL,
-            capture_output=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             env=_git_env(),
-            check=False,
+            start_new_session=True,
         )
     except FileNotFoundError as exc:
         raise GitError("git is not installed or not on PATH") from exc
-    if proc.returncode not in ok_codes:
-        msg = proc.stderr.decode("utf-8", "replace").strip().splitlines()
-        tail = msg[-1] if msg else f"exit {proc.returncode}"
+    try:
+        out, err = proc.communicate(timeout=GIT_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        _kill_group(proc)
+        raise GitError(
+            f"`git {' '.join(args)}` did not finish within {GIT_TIMEOUT:g}s and was stopped"
+        ) from None
+    return proc.returncode, out, err
+
+
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.kill()
+    proc.communicate()  # the group is gone, so the pipes close
+
+
+def git_bytes(root: Path, *args: str, ok_codes: Sequence[int] = (0,)) -> bytes:
+    """Run ``git -C root ARGS`` and return stdout; GitError names the command on failure."""
+    code, out, err = _run_git(root, args)
+    if code not in ok_codes:
+        msg = err.decode("utf-8", "replace").strip().splitlines()
+        tail = msg[-1] if msg else f"exit {code}"
         raise GitError(f"`git {' '.join(args)}` failed: {tail}")
-    return proc.stdout
+    return out
 
 
 def git_text(root: Path, *args: str) -> str:
@@ -88,13 +127,27 @@ def choose_base_ref(
     return None, "default"
 
 
+def remote_default(root: Path) -> str | None:
+    """The remote's default branch as git records it (origin/HEAD -> origin/master), or None."""
+    out = git_bytes(root, "symbolic-ref", "-q", "refs/remotes/origin/HEAD", ok_codes=(0, 1, 128))
+    target = out.decode("utf-8", "surrogateescape").strip()
+    return target.removeprefix("refs/remotes/") if target.startswith("refs/remotes/") else None
+
+
+def default_candidates(root: Path) -> list[str]:
+    """Where to look when no base was named: the remote's HEAD first, then the usual names."""
+    found = remote_default(root)
+    head = [found] if found else []
+    return [*head, *(c for c in DEFAULT_CANDIDATES if c not in head)]
+
+
 def resolve_base(
     root: Path, cli_base: str | None, config_base: str | None, environ: Mapping[str, str]
 ) -> Base:
     ref, source = choose_base_ref(cli_base, config_base, environ)
     if head_commit(root) is None:
         raise GitError(f"{root} is not a git repository with a commit; a base cannot be resolved")
-    candidates = [ref] if ref else ["origin/main", "main"]
+    candidates = [ref] if ref else default_candidates(root)
     for cand in candidates:
         sha = rev_parse(root, cand)
         if sha is None:
@@ -103,11 +156,15 @@ def resolve_base(
             merge_base = git_text(root, "merge-base", sha, "HEAD")
         except GitError as exc:
             raise GitError(
-                f"base ref {cand!r} has no common history with HEAD (shallow clone?); {FETCH_HINT}"
+                f"base ref {cand!r} has no common history with HEAD (shallow clone?); "
+                + fetch_hint(cand)
             ) from exc
         return Base(cand, merge_base, source)
-    named = ref or "origin/main or main"
-    raise GitError(f"base ref {named} does not resolve; {FETCH_HINT}")
+    if ref:
+        raise GitError(f"base ref {ref} (from {source}) does not resolve; {fetch_hint(ref)}")
+    raise GitError(
+        "no base ref: origin/HEAD is not set and neither origin/main nor main exists; " + FETCH_HINT
+    )
 
 
 class LazyBase:
@@ -129,6 +186,7 @@ class LazyBase:
         self._lock = threading.Lock()
         self._value: Base | GitError | None = None
         self._changed: list[str] | None = None
+        self._files: list[str] | GitError | None = None
 
     def get(self) -> Base:
         with self._lock:
@@ -143,11 +201,17 @@ class LazyBase:
         return value
 
     def peek(self) -> Base | None:
-        """The base if it resolves, without raising."""
+        """The base if it resolves, without raising (resolves it when nobody has yet)."""
         try:
             return self.get()
         except GitError:
             return None
+
+    def resolved(self) -> Base | None:
+        """The base if a gate already resolved it; never runs git (reports use this)."""
+        with self._lock:
+            value = self._value
+        return value if isinstance(value, Base) else None
 
     def changed_files(self) -> list[str]:
         base = self.get()
@@ -155,6 +219,23 @@ class LazyBase:
             if self._changed is None:
                 self._changed = changed_files(self.root, base.sha)
             return list(self._changed)
+
+    def files_to_commit(self) -> list[str]:
+        """``candidate_files`` listed once per run: the first call (at run start) fixes the set.
+
+        Gates that write files (reports, caches) while others scan cannot change what a
+        later gate sees; GitError when git cannot tell (cached like the base's error).
+        """
+        with self._lock:
+            if self._files is None:
+                try:
+                    self._files = candidate_files(self.root)
+                except GitError as exc:
+                    self._files = exc
+            files = self._files
+        if isinstance(files, GitError):
+            raise files
+        return list(files)
 
 
 def changed_files(root: Path, base_sha: str) -> list[str]:
@@ -175,27 +256,9 @@ def candidate_files(root: Path) -> list[str]:
 def show_file(root: Path, ref: str, path: str) -> bytes | None:
     """Contents of ``path`` (relative to root) at ``ref``; None when it does not exist there."""
     spec = f"{ref}:./{path}"
-    exists = subprocess.run(
-        ["git", "-C", str(root), "cat-file", "-e", spec],
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        env=_git_env(),
-        check=False,
-    )
-    if exists.returncode != 0:
+    code, _, _ = _run_git(root, ("cat-file", "-e", spec))
+    if code != 0:
         if rev_parse(root, ref) is None:
-            raise GitError(f"ref {ref!r} does not resolve; {FETCH_HINT}")
+            raise GitError(f"ref {ref!r} does not resolve; {fetch_hint(ref)}")
         return None
     return git_bytes(root, "show", spec)
-
-
-def archive_to(root: Path, ref: str, dest: Path) -> None:
-    """Extract the tree at ``ref`` below root (not the whole repository) into dest."""
-    import io
-    import tarfile
-
-    prefix = git_text(root, "rev-parse", "--show-prefix")
-    data = git_bytes(root, "archive", "--format=tar", f"{ref}:{prefix}")
-    dest.mkdir(parents=True, exist_ok=True)
-    with tarfile.open(fileobj=io.BytesIO(data)) as tar:
-        tar.extractall(dest, filter="data")

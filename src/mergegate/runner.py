@@ -123,7 +123,7 @@ class Runner:
                 self._finish(name, result, running, results)
         if self._interrupted.is_set():
             self._stop_everything(pending, running, results)
-        base = self.base.peek()
+        base = self.base.resolved()  # never resolved just for the report
         return RunResult(
             gates=tuple(results[n] for n in self.selection.order),
             started=started_wall,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import signal
 import sys
@@ -13,6 +14,7 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING
 
+from mergegate import treeguard
 from mergegate.config import LoadedConfig, load_config
 from mergegate.git import LazyBase
 from mergegate.plan import GatePlan, Selection, default_jobs, dry_run, select
@@ -82,6 +84,7 @@ def _run(
         RunOptions(jobs=jobs, fail_fast=args.fail_fast),
         Events(started=console.started, finished=console.finished),
     )
+    guard = _before_gates(loaded, selection, base, args, environ)
     console.begin(len(selection.selected), jobs, str(args.config))
     try:
         with _signals_to(runner.interrupt):
@@ -89,7 +92,23 @@ def _run(
     finally:
         console.end()
         procs.close()
-    return run, console
+    return guard.finish(run, redactor), console
+
+
+def _before_gates(
+    loaded: LoadedConfig,
+    selection: Selection,
+    base: LazyBase,
+    args: argparse.Namespace,
+    environ: Mapping[str, str],
+) -> treeguard.Guard:
+    """Report directories (with their .gitignore), the tree snapshot, the forbid file set."""
+    from mergegate.report.write import ensure_dir
+
+    for path in report_paths(loaded, args, environ).values():
+        with contextlib.suppress(OSError):  # writing the report will say what is wrong
+            ensure_dir(path.parent)
+    return treeguard.start(loaded, selection, base)
 
 
 def report_paths(
@@ -120,7 +139,7 @@ def write_reports(
 ) -> list[str]:
     """Write every report; returns the paths written. OSError propagates to the caller."""
     from mergegate.report import json_report, junit
-    from mergegate.report.write import write_atomic
+    from mergegate.report.write import write_report
 
     written = []
     renderers: dict[str, Callable[[RunResult], str]] = {
@@ -138,7 +157,7 @@ def write_reports(
         )
         renderers["summary"] = lambda r: markdown.render(r, record)
     for key, path in paths.items():
-        write_atomic(path, renderers[key](run))
+        write_report(path, renderers[key](run))
         written.append(_shown(path))
     step_summary = environ.get("GITHUB_STEP_SUMMARY")
     if step_summary:
@@ -239,6 +258,7 @@ def _dry_run(
         f"mergegate dry run: {config_name}, {len(selection.selected)} of {len(plans)} gate(s) "
         f"selected, {jobs} at a time; nothing is run",
         base_line,
+        treeguard.plan_line(loaded.root),
         f"order: {order}",
     ]
     console = make_console()

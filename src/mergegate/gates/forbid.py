@@ -1,11 +1,15 @@
 """kind: forbid — no file matching ``paths`` may match a forbidden pattern.
 
-Files are those git tracks plus untracked, non-ignored ones (or, with
-``changed_only``, those changed since base), filtered by ``paths`` and
-``exclude``. Binary files (a NUL byte in the first 8 KiB) are skipped, files
-are read in blocks of whole lines (a huge file costs bounded memory), and
-symlinks and special files are never opened. A finding names file:line:column
-and the pattern, never the matched text: at most a masked preview (``AKIA***``).
+Files are those git would commit (tracked, untracked and not ignored), listed
+once at run start for every forbid gate (``LazyBase.files_to_commit``), or with
+``changed_only`` those changed since base; filtered by ``paths`` and
+``exclude``. The text of each file is scanned as UTF-8, or UTF-16/32 when a BOM
+or the NUL pattern says so (other NULs in the first 8 KiB: binary, skipped), in
+blocks of whole lines (a huge file costs bounded memory); a symlink's target
+text is scanned, never followed; special files are never opened; and every
+file and directory name is scanned too. A finding names file:line:column and
+the pattern, never the matched text: at most a masked preview (``AKIA***``),
+and a path holding a match is shown masked the same way.
 
 The config file itself is not checked against the named ``patterns`` (it
 spells them out), only against the built-in sets.
@@ -18,13 +22,14 @@ built-in patterns are linear and use ``re``.
 
 from __future__ import annotations
 
+import codecs
 import errno
 import os
 import re
 import stat
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -32,7 +37,6 @@ from mergegate.config import ForbidGate
 from mergegate.errors import GitError
 from mergegate.forbid_patterns import builtin_patterns
 from mergegate.gates import GateContext, PlanContext, PlanInfo
-from mergegate.git import candidate_files
 from mergegate.globs import filter_paths
 from mergegate.results import Annotation, JSONValue, Outcome, Status
 
@@ -89,17 +93,24 @@ class Rule:
         return self.block is None or self._bounded("search", text, timeout) is not None
 
 
+CONTENT, NAME, LINK = "content", "file name", "symlink target"
+
+
 @dataclass(frozen=True)
 class Finding:
-    path: str
-    line: int
+    path: str  # as shown: a match in the path itself is masked there too
+    line: int  # 1 for a symlink's target, 0 for a file name (no line)
     col: int
     pattern: str
     preview: str
+    found_in: str = CONTENT
 
     @property
     def where(self) -> str:
-        return f"{self.path}:{self.line}:{self.col}"
+        if self.found_in == NAME:
+            return f"{self.path} (file name, column {self.col})"
+        spot = f"{self.path}:{self.line}:{self.col}"
+        return spot if self.found_in == CONTENT else f"{spot} ({self.found_in})"
 
     def to_dict(self) -> dict[str, JSONValue]:
         return {
@@ -108,6 +119,7 @@ class Finding:
             "col": self.col,
             "pattern": self.pattern,
             "preview": self.preview,
+            "found_in": self.found_in,
         }
 
 
@@ -117,11 +129,14 @@ class Scan:
 
     files: int = 0
     binary: int = 0
-    skipped: list[str] = field(default_factory=list)  # symlinks, special files, vanished
+    links: int = 0  # symlinks: their target text is scanned, never followed
+    decoded: Counter[str] = field(default_factory=Counter)  # files read as UTF-16/32
+    skipped: list[str] = field(default_factory=list)  # special files, vanished
     unreadable: list[str] = field(default_factory=list)
     counts: Counter[str] = field(default_factory=Counter)
     findings: list[Finding] = field(default_factory=list)
     files_with_findings: set[str] = field(default_factory=set)
+    masked: set[str] = field(default_factory=set)  # shown paths whose name held a match
 
     def add(self, finding: Finding) -> None:
         self.counts[finding.pattern] += 1
@@ -181,7 +196,7 @@ def preview(matched: str) -> str:
 def select_files(ctx: GateContext[ForbidGate] | PlanContext[ForbidGate]) -> tuple[list[str], str]:
     """The files to scan and a description of the selection; GitError if git cannot tell."""
     gate = ctx.gate
-    matched = filter_paths(candidate_files(ctx.root), gate.paths, gate.exclude)
+    matched = filter_paths(ctx.base.files_to_commit(), gate.paths, gate.exclude)
     if not matched:
         excluded = f" (after exclude {', '.join(gate.exclude)})" if gate.exclude else ""
         raise _Empty(f"paths {', '.join(gate.paths)} match no file{excluded}; fix the globs")
@@ -220,36 +235,78 @@ def _open_regular(root: Path, real_root: str, rel: str) -> BinaryIO | None:
 # -- scanning -----------------------------------------------------------------------
 
 
-def _cut(data: bytes, at: int) -> int:
-    """Move a cut point back so it does not split a UTF-8 character."""
-    while at > 0 and data[at] & 0xC0 == 0x80:
-        at -= 1
-    return at
+_BOMS = (  # UTF-32 first: its little-endian BOM starts with UTF-16's
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
 
 
-def blocks(fh: BinaryIO, head: bytes) -> Iterator[tuple[str, int, int]]:
-    """(text, first line number, column offset of the text on that line), bounded in size."""
-    line, col, pending = 1, 0, head
+def sniff_encoding(head: bytes) -> str | None:
+    """How to decode a file from its first bytes: a BOM, else UTF-8 unless NULs say
+    UTF-16/32 (where ASCII-range text leaves NULs at fixed places); None for binary."""
+    for bom, encoding in _BOMS:
+        if head.startswith(bom):
+            return encoding
+    if b"\0" not in head:
+        return "utf-8"
+    return _utf32(head) or _utf16(head)
+
+
+def _utf32(head: bytes) -> str | None:
+    """Every 4-byte unit a code point (≤ U+10FFFF), at least half of them not NUL."""
+    units = [head[i : i + 4] for i in range(0, len(head) - len(head) % 4, 4)]
+    if len(units) < 2:
+        return None
+    for name, top, plane, low in (("utf-32-le", 3, 2, 0), ("utf-32-be", 0, 1, 3)):
+        texty = sum(1 for u in units if u[low] != 0)
+        if all(u[top] == 0 and u[plane] <= 0x10 for u in units) and texty * 2 >= len(units):
+            return name
+    return None
+
+
+def _utf16(head: bytes) -> str | None:
+    """NULs mostly on one side of each 2-byte unit: the high byte of ASCII-range text.
+
+    Erring towards decoding is safe: binary read as UTF-16 is noise no pattern matches.
+    """
+    even, odd = head[0::2].count(0), head[1::2].count(0)
+    if odd >= 2 and odd >= 4 * even:
+        return "utf-16-le"
+    if even >= 2 and even >= 4 * odd:
+        return "utf-16-be"
+    return None
+
+
+def blocks(fh: BinaryIO, head: bytes, encoding: str = "utf-8") -> Iterator[tuple[str, int, int]]:
+    """(text, first line number, column offset of the text on that line), bounded in size.
+
+    An incremental decoder keeps a character cut between two reads whole.
+    """
+    decoder = codecs.getincrementaldecoder(encoding)("replace")
+    line, col, pending = 1, 0, decoder.decode(head)
     while True:
         chunk = fh.read(BLOCK_BYTES)
-        data = pending + chunk
+        text = pending + decoder.decode(chunk, final=not chunk)
         if not chunk:
-            if data:
-                yield data.decode("utf-8", "replace"), line, col
+            if text:
+                yield text, line, col
             return
-        newline = data.rfind(b"\n")
+        newline = text.rfind("\n")
         if newline >= 0:
-            yield data[: newline + 1].decode("utf-8", "replace"), line, col
-            line += data.count(b"\n", 0, newline + 1)
-            col, pending = 0, data[newline + 1 :]
-        elif len(data) > BLOCK_BYTES:  # one very long line: scan it in overlapping pieces
-            # scan it all, then go on from OVERLAP bytes before the end: a key cut here
-            # is whole in the next piece (findings seen twice are dropped by the caller)
-            yield data.decode("utf-8", "replace"), line, col
-            cut = _cut(data, len(data) - OVERLAP_BYTES)
-            col, pending = col + len(data[:cut].decode("utf-8", "replace")), data[cut:]
+            yield text[: newline + 1], line, col
+            line += text.count("\n", 0, newline + 1)
+            col, pending = 0, text[newline + 1 :]
+        elif len(text) > BLOCK_BYTES:  # one very long line: scan it in overlapping pieces
+            # scan it all, then go on from OVERLAP characters before the end: a key cut
+            # here is whole in the next piece (findings seen twice are dropped by the caller)
+            yield text, line, col
+            cut = len(text) - OVERLAP_BYTES
+            col, pending = col + cut, text[cut:]
         else:
-            pending = data
+            pending = text
 
 
 def scan_text(
@@ -298,12 +355,15 @@ def scan_file(
     fh: BinaryIO, path: str, rules: Sequence[Rule], scan: Scan, deadline: float | None = None
 ) -> None:
     head = fh.read(SNIFF_BYTES)
-    if b"\0" in head:
+    encoding = sniff_encoding(head)
+    if encoding is None:
         scan.binary += 1
         return
     scan.files += 1
+    if encoding.startswith(("utf-16", "utf-32")):
+        scan.decoded[encoding[:6].upper()] += 1
     seen: set[tuple[str, int, int]] = set()  # overlapping pieces of one long line
-    for text, line, col in blocks(fh, head):
+    for text, line, col in blocks(fh, head, encoding):
         if col == 0:
             seen.clear()  # a fresh line: nothing before it can be seen twice
         for finding in scan_text(text, line, col, rules, deadline):
@@ -322,21 +382,87 @@ def _scan_all(ctx: GateContext[ForbidGate], files: Sequence[str], rules: Sequenc
     real_root = os.path.realpath(ctx.root)
     config_rel = _config_rel(ctx)
     builtin_only = [r for r in rules if r.builtin]
+    seen_names: set[str] = set()
     for rel in files:
         if ctx.cancel.is_set() or ctx.remaining <= 0:
             break
+        shown = rel
         try:
-            fh = _open_regular(ctx.root, real_root, rel)
-            if fh is None:
-                scan.skipped.append(rel)
-                continue
-            with fh:
-                scan_file(fh, rel, builtin_only if rel == config_rel else rules, scan, deadline)
+            shown = scan_name(rel, rules, scan, seen_names, deadline)
+            file_rules = builtin_only if rel == config_rel else rules
+            _scan_one(ctx.root, real_root, rel, shown, file_rules, scan, deadline)
         except PatternTimeout as exc:
-            raise PatternTimeout(exc.pattern, rel) from None
+            raise PatternTimeout(exc.pattern, shown) from None
         except OSError as exc:
-            scan.unreadable.append(f"{rel} ({exc.strerror or exc})")
+            scan.unreadable.append(f"{shown} ({exc.strerror or exc})")
     return scan
+
+
+def _scan_one(
+    root: Path,
+    real_root: str,
+    rel: str,
+    shown: str,
+    rules: Sequence[Rule],
+    scan: Scan,
+    deadline: float,
+) -> None:
+    """One path: a symlink's target text, or a regular file's content."""
+    target = _link_target(root / rel)
+    if target is not None:
+        scan.links += 1
+        for f in scan_text(target, 1, 0, rules, deadline):
+            scan.add(replace(f, path=shown, found_in=LINK))
+        return
+    fh = _open_regular(root, real_root, rel)
+    if fh is None:
+        scan.skipped.append(shown)
+        return
+    with fh:
+        scan_file(fh, shown, rules, scan, deadline)
+
+
+def _link_target(path: Path) -> str | None:
+    """The text of a symlink (never followed); None when ``path`` is not one."""
+    try:
+        if not stat.S_ISLNK(os.lstat(path).st_mode):
+            return None
+        return os.readlink(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+
+
+def scan_name(
+    rel: str, rules: Sequence[Rule], scan: Scan, seen: set[str], deadline: float | None = None
+) -> str:
+    """Findings in the path's names (each directory once); returns the path as it may be
+    shown: every match masked like a finding's preview."""
+    spans = []
+    for f in scan_text(rel, 0, 0, rules, deadline):
+        end = rel.find("/", f.col - 1)
+        owner = rel if end < 0 else rel[:end]  # the directory or file the match starts in
+        spans.append((f.col - 1, f.preview, f, owner))
+    if not spans:
+        return rel
+    shown = _masked(rel, spans)
+    scan.masked.add(shown)
+    for _, _, f, owner in spans:
+        if owner not in seen:
+            seen.add(owner)
+            scan.add(replace(f, path=_masked(owner, spans), found_in=NAME))
+    return shown
+
+
+def _masked(text: str, spans: Sequence[tuple[int, str, Finding, str]]) -> str:
+    """``text`` with every match that starts in it cut to its preview up to the next '/'."""
+    out, at = [], 0
+    for start, preview_text, _, _ in sorted(spans, key=lambda sp: sp[0]):
+        if start < at or start >= len(text):
+            continue
+        stop = text.find("/", start)
+        out += [text[at:start], preview_text]
+        at = len(text) if stop < 0 else stop
+    return "".join([*out, text[at:]])
 
 
 def _config_rel(ctx: GateContext[ForbidGate] | PlanContext[ForbidGate]) -> str | None:
@@ -364,7 +490,7 @@ def run(ctx: GateContext[ForbidGate]) -> Outcome:
             "it backtracks catastrophically; simplify it",
             annotations=(Annotation(f"pattern {exc.pattern!r} is too slow here", path=exc.path),),
         )
-    done = scan.files + scan.binary + len(scan.skipped) + len(scan.unreadable)
+    done = scan.files + scan.binary + scan.links + len(scan.skipped) + len(scan.unreadable)
     if ctx.cancel.is_set():
         return Outcome.error(f"cancelled after {done} of {len(files)} file(s)")
     if done < len(files):
@@ -382,9 +508,11 @@ def _verdict(scan: Scan, selection: str, rules: Sequence[Rule]) -> Outcome:
             details=details,
         )
     if not scan.total:
+        links = f" and {scan.links} symlink target(s)" if scan.links else ""
         skipped = f"; {scan.binary} binary skipped" if scan.binary else ""
         return Outcome.passed(
-            f"no forbidden pattern in {scan.files} of {selection}{skipped}", details=details
+            f"no forbidden pattern in {scan.files}{links} of {selection}{skipped}",
+            details=details,
         )
     per_pattern = ", ".join(f"{name} ×{n}" for name, n in scan.counts.most_common())
     first = scan.findings[0]
@@ -405,12 +533,13 @@ def _annotations(scan: Scan, rules: Sequence[Rule]) -> tuple[Annotation, ...]:
             if f.pattern in builtin
             else "remove it: the project's policy forbids it"
         )
+        placed = f.found_in != NAME and f.path not in scan.masked  # a real, secret-free path
         notes.append(
             Annotation(
-                f"forbidden pattern {f.pattern} ({f.preview}): {advice}",
-                path=f.path,
-                line=f.line,
-                col=f.col,
+                f"forbidden pattern {f.pattern} ({f.preview}) in {f.where}: {advice}",
+                path=f.path if placed else None,
+                line=f.line if placed else None,
+                col=f.col if placed else None,
             )
         )
     return tuple(notes)
@@ -421,6 +550,8 @@ def _details(scan: Scan, selection: str, rules: Sequence[Rule]) -> dict[str, JSO
         "selection": selection,
         "files_scanned": scan.files,
         "binary_skipped": scan.binary,
+        "symlinks_scanned": scan.links,
+        "decoded": dict(scan.decoded),
         "not_regular_skipped": scan.skipped[:MAX_DETAILS],
         "unreadable": scan.unreadable[:MAX_DETAILS],
         "patterns": [r.name for r in rules],

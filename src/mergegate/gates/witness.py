@@ -5,11 +5,10 @@ bad-manifest, signature, chain), a missing or unreadable manifest (error), and
 with ``require_new_entry`` when the manifest has no entry beyond those at base
 (the new entries must extend the base's chain, not rewrite it).
 
-The trusted ``public_key`` is read from the base ref when a base resolves, so a
-change cannot swap the key that judges it; a key absent at base is an error. A
-base that was asked for (--base, GITHUB_BASE_REF, gates.yaml) but does not
-resolve is an error too; only when no base was asked for and none is found is
-the working tree's key used. The details say which.
+The trusted ``public_key`` is read from the base ref, so a change cannot swap
+the key that judges it: a key absent at base is an error, and so is a base that
+does not resolve (never a fall-back to the working tree's key, which the change
+controls). The details say which base the key came from.
 """
 
 from __future__ import annotations
@@ -24,7 +23,7 @@ from mergegate.errors import GitError
 from mergegate.gates import GateContext, PlanContext, PlanInfo
 from mergegate.results import Annotation, Outcome, Status
 from mergegate.witness import WitnessError
-from mergegate.witness.keys import MAX_KEY_BYTES, PublicKey, public_key_from_pem
+from mergegate.witness.keys import PublicKey, public_key_from_pem
 from mergegate.witness.manifest import (
     MAX_MANIFEST_BYTES,
     Envelope,
@@ -52,7 +51,7 @@ SIGN_HINT = 'mergegate witness sign -m "merge: #<PR> — <description>"'
 @dataclass(frozen=True)
 class TrustedKey:
     key: PublicKey | None
-    source: str | None  # "base origin/main (abc123…)" | "working tree (…)" | None
+    source: str | None  # "base origin/main (abc123…)" | None
 
 
 def layout_of(ctx: GateContext[WitnessGate] | PlanContext[WitnessGate]) -> Layout:
@@ -108,27 +107,25 @@ def _decide(ctx: GateContext[WitnessGate]) -> Outcome:
 
 
 def trusted_key(ctx: GateContext[WitnessGate]) -> TrustedKey:
+    """The key read from the base ref; never the working tree's, which the change controls."""
     rel = ctx.gate.public_key
     if rel is None:
         return TrustedKey(None, None)
-    base = ctx.base.peek()
-    if base is None and ctx.base.requested:
-        ctx.base.get()  # raises the GitError that says how to fetch it
-    if base is not None:
-        data = git.show_file(ctx.root, base.sha, rel)
-        if data is None:
-            raise WitnessError(
-                f"public_key {rel} does not exist at base {base.ref} ({base.sha[:12]}): the key "
-                f"that judges a change must already be on {base.ref}; merge the key first"
-            )
-        source = f"base {base.ref} ({base.sha[:12]})"
-        return TrustedKey(public_key_from_pem(data, f"{rel} at {source}"), source)
-    data = read_regular(ctx.root, rel, MAX_KEY_BYTES, "public key")
+    try:
+        base = ctx.base.get()
+    except GitError as exc:
+        raise WitnessError(
+            f"public_key {rel} is trusted only as it is on the base ref, and no base resolves "
+            f"(the change's own copy could be the attacker's): {exc}"
+        ) from None
+    data = git.show_file(ctx.root, base.sha, rel)
     if data is None:
         raise WitnessError(
-            f"public_key {rel} does not exist; create one with `mergegate witness keygen DIR`"
+            f"public_key {rel} does not exist at base {base.ref} ({base.sha[:12]}): the key "
+            f"that judges a change must already be on {base.ref}; merge the key first"
         )
-    return TrustedKey(public_key_from_pem(data, rel), "working tree (no base ref resolved)")
+    source = f"base {base.ref} ({base.sha[:12]})"
+    return TrustedKey(public_key_from_pem(data, f"{rel} at {source}"), source)
 
 
 def new_entries(
@@ -233,16 +230,35 @@ def plan(ctx: PlanContext[WitnessGate]) -> PlanInfo:
         problems.append(str(exc))
     if gate.public_key:
         lines.append(f"public key: {gate.public_key} (the copy on the base ref is trusted)")
-        try:
-            if read_regular(layout.root, gate.public_key, MAX_KEY_BYTES, "public key") is None:
-                problems.append(f"public key {gate.public_key} does not exist")
-        except WitnessError as exc:
-            problems.append(str(exc))
+        problems += _plan_key(ctx, gate.public_key)
     else:
         lines.append("public key: none (signatures are not required)")
     if gate.require_new_entry:
         lines.append("require_new_entry: the change must append an entry to the base's manifest")
+        problems += _plan_base(ctx, "require_new_entry")
     return PlanInfo(lines=lines, problems=problems)
+
+
+def _plan_base(ctx: PlanContext[WitnessGate], what: str) -> list[str]:
+    try:
+        ctx.base.get()
+    except GitError as exc:
+        return [f"{what} needs the base ref: {exc}"]
+    return []
+
+
+def _plan_key(ctx: PlanContext[WitnessGate], rel: str) -> list[str]:
+    """What would make the key unusable: no base to read it from, or no key there."""
+    problems = _plan_base(ctx, "public_key")
+    if problems:
+        return problems
+    base = ctx.base.get()
+    try:
+        if git.show_file(ctx.root, base.sha, rel) is None:
+            return [f"public key {rel} does not exist at base {base.ref}; merge the key first"]
+    except GitError as exc:
+        return [str(exc)]
+    return []
 
 
 def _manifest_line(layout: Layout) -> str:

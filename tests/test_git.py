@@ -1,0 +1,215 @@
+"""mergegate.git on real repositories: base resolution order, laziness, timeouts, one owner."""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from mergegate import git as mgit
+from mergegate.errors import GitError
+from tests.helpers import commit_all, git, init_repo, load_json, run_cli, write_config
+
+SRC = Path(mgit.__file__).parent
+
+
+def clone_with_feature(tmp_path: Path, branch: str = "master") -> Path:
+    """A clone of a repository whose default branch is ``branch``, on a feature branch."""
+    upstream = init_repo(tmp_path / "upstream", {"a.txt": "1\n"}, branch=branch)
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", str(upstream), str(clone))
+    git(clone, "checkout", "-q", "-b", "feature")
+    (clone / "a.txt").write_text("2\n")
+    commit_all(clone, "change")
+    return clone
+
+
+def fork_point(repo: Path) -> str:
+    return git(repo, "rev-parse", "HEAD~1")
+
+
+# -- resolution order (DESIGN §4) ----------------------------------------------------------
+
+
+def test_the_remotes_default_branch_master_resolves(tmp_path: Path) -> None:
+    repo = clone_with_feature(tmp_path)
+    base = mgit.resolve_base(repo, None, None, {})
+    assert (base.ref, base.sha, base.source) == ("origin/master", fork_point(repo), "default")
+
+
+def test_origin_head_comes_before_main(tmp_path: Path) -> None:
+    repo = clone_with_feature(tmp_path, branch="develop")
+    git(repo, "branch", "-q", "main", "HEAD")  # a stale local main must not win
+    assert mgit.resolve_base(repo, None, None, {}).ref == "origin/develop"
+
+
+def test_without_origin_head_origin_main_then_main(tmp_path: Path) -> None:
+    repo = clone_with_feature(tmp_path, branch="main")
+    git(repo, "remote", "set-head", "origin", "--delete")
+    assert mgit.resolve_base(repo, None, None, {}).ref == "origin/main"
+    git(repo, "branch", "-q", "-r", "-d", "origin/main")  # the clone's local main is left
+    assert mgit.resolve_base(repo, None, None, {}).ref == "main"
+
+
+def test_named_bases_win_in_order(tmp_path: Path) -> None:
+    repo = clone_with_feature(tmp_path)
+    git(repo, "branch", "-q", "other", "HEAD")
+    env = {"GITHUB_BASE_REF": "master"}
+    assert mgit.resolve_base(repo, "other", "master", env).source == "--base"
+    from_env = mgit.resolve_base(repo, None, "other", env)
+    assert (from_env.ref, from_env.source) == ("origin/master", "GITHUB_BASE_REF")
+    from_yaml = mgit.resolve_base(repo, None, "other", {})
+    assert (from_yaml.ref, from_yaml.source) == ("other", "gates.yaml base")
+
+
+def test_no_base_is_an_error_that_says_how_to_name_one(tmp_path: Path) -> None:
+    repo = init_repo(tmp_path / "repo", branch="master")
+    with pytest.raises(GitError) as caught:
+        mgit.resolve_base(repo, None, None, {})
+    message = str(caught.value)
+    assert message.startswith("no base ref: origin/HEAD is not set")
+    for hint in ("--base REF", "`base:` in gates.yaml", "fetch-depth: 0"):
+        assert hint in message
+
+
+def test_a_named_base_that_does_not_resolve_names_its_fetch(tmp_path: Path) -> None:
+    repo = init_repo(tmp_path / "repo")
+    with pytest.raises(GitError, match=r"origin/release \(from --base\) does not resolve") as c:
+        mgit.resolve_base(repo, "origin/release", None, {})
+    assert "`git fetch origin release`" in str(c.value)
+
+
+# -- laziness: a run resolves the base only when a gate needs it --------------------------
+
+
+def logging_git(tmp_path: Path) -> tuple[dict[str, str], Path]:
+    """PATH with a `git` that logs every call, then runs the real git."""
+    real = next(
+        Path(d) / "git"
+        for d in os.environ["PATH"].split(os.pathsep)
+        if (Path(d) / "git").is_file() and Path(d) != tmp_path / "bin"
+    )
+    log = tmp_path / "git-calls.log"
+    wrapper = tmp_path / "bin" / "git"
+    wrapper.parent.mkdir()
+    wrapper.write_text(f'#!/bin/sh\necho "$*" >> {log}\nexec {real} "$@"\n')
+    wrapper.chmod(wrapper.stat().st_mode | stat.S_IXUSR)
+    return {"PATH": f"{wrapper.parent}{os.pathsep}{os.environ['PATH']}"}, log
+
+
+def test_a_run_without_base_gates_never_asks_git_for_the_base(tmp_path: Path) -> None:
+    repo = init_repo(tmp_path / "repo", {"a.txt": "x\n"})
+    write_config(repo, "version: 1\ngates:\n  hello: {run: 'true'}\n")
+    env, log = logging_git(tmp_path)
+    proc = run_cli(["run"], cwd=repo, env=env)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    calls = log.read_text()
+    assert "merge-base" not in calls
+    assert "origin/main" not in calls
+    assert "symbolic-ref" not in calls
+    assert load_json(repo / "reports/gates.json")["base"] is None
+
+
+def test_a_run_with_if_changed_resolves_the_base_and_reports_it(tmp_path: Path) -> None:
+    repo = init_repo(tmp_path / "repo", {"a.txt": "x\n"})
+    write_config(
+        repo,
+        """
+        version: 1
+        gates:
+          docs: {run: 'true', if_changed: ["docs/**"]}
+        """,
+    )
+    git(repo, "checkout", "-q", "-b", "feature")
+    proc = run_cli(["run"], cwd=repo)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    report = load_json(repo / "reports/gates.json")
+    assert (report["base"], report["base_sha"]) == ("main", git(repo, "rev-parse", "main"))
+
+
+# -- every git call has a timeout, and only git.py makes one ------------------------------
+
+
+def test_a_hung_git_is_stopped_at_the_timeout(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pidfile = tmp_path / "git.pid"
+    fake = tmp_path / "bin" / "git"
+    fake.parent.mkdir()
+    fake.write_text(
+        textwrap.dedent(f"""\
+        #!/bin/sh
+        sleep 300 &
+        echo $! > {pidfile}
+        wait
+        """)
+    )
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake.parent}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setattr(mgit, "GIT_TIMEOUT", 1.0)
+    with pytest.raises(GitError, match=r"`git status` did not finish within 1s and was stopped"):
+        mgit.git_bytes(tmp_path, "status")
+    grandchild = int(pidfile.read_text())
+    with pytest.raises(ProcessLookupError):  # the whole group was killed, not just git
+        _wait_gone(grandchild)
+
+
+def _wait_gone(pid: int) -> None:
+    """Signal 0 until the process is gone (reaped by init); bounded only against a hang."""
+    import time
+
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        os.kill(pid, 0)
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().split(") ")[-1]
+        except FileNotFoundError:
+            raise ProcessLookupError(pid) from None  # reaped between the two calls
+        if state.startswith("Z"):
+            raise ProcessLookupError(pid)  # a zombie awaiting its reaper: dead
+        time.sleep(0.05)
+
+
+def test_git_is_run_only_by_git_py() -> None:
+    spawning = re.compile(r"subprocess|os\.(?:spawn|exec|posix_spawn|system|popen)")
+    offenders = []
+    for path in SRC.rglob("*.py"):
+        rel = path.relative_to(SRC).as_posix()
+        if rel in ("git.py", "proc.py"):
+            continue
+        text = path.read_text(encoding="utf-8")
+        if spawning.search(text) and re.search(r"[\"']git[\"']", text):
+            offenders.append(rel)
+    assert offenders == []
+
+
+def test_every_gate_that_needs_a_base_errors_without_one(tmp_path: Path) -> None:
+    repo = init_repo(
+        tmp_path / "repo",
+        {"pyproject.toml": '[project]\nname = "demo"\nversion = "1.0.0"\n'},
+        branch="master",
+    )
+    write_config(
+        repo,
+        """
+        version: 1
+        gates:
+          semver: {kind: semver, version: pyproject.toml, api: {paths: ["api/**"]}}
+          docs: {run: "true", if_changed: ["docs/**"]}
+          witness: {kind: witness, require_new_entry: true}
+          plain: {run: "true"}
+        """,
+    )
+    proc = run_cli(["run"], cwd=repo)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    report = load_json(repo / "reports/gates.json")
+    statuses = {g["name"]: g["status"] for g in report["gates"]}
+    assert statuses == {"semver": "error", "docs": "error", "witness": "error", "plain": "passed"}
+    for gate in report["gates"][:3]:
+        assert "no base ref" in gate["reason"]
+        assert "--base REF" in gate["reason"]
+    assert report["base"] is None
