@@ -64,7 +64,9 @@ def _add_config(p: argparse.ArgumentParser, default: str | None = None) -> None:
         else "default: $MERGEGATE_CONFIG, else gates.yaml here or in the nearest parent "
         "up to the repository root"
     )
-    p.add_argument("-c", "--config", default=default, metavar="FILE", help=f"the gates file ({where})")
+    p.add_argument(
+        "-c", "--config", default=default, metavar="FILE", help=f"the gates file ({where})"
+    )
 
 
 def _add_output(p: argparse.ArgumentParser) -> None:
@@ -95,9 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     run = sub.add_parser("run", help="run the gates and print the verdict")
-    run.add_argument(
-        "gates", nargs="*", metavar="GATE", help="run only these gates (like --only)"
-    )
+    run.add_argument("gates", nargs="*", metavar="GATE", help="run only these gates (like --only)")
     _add_config(run)
     run.add_argument(
         "--only",

@@ -57,7 +57,9 @@ def not_found_message(start: Path) -> str:
         where = f"{start} (not inside a git repository, so no parent directory was searched)"
         fix = f"run `mergegate init` in the project's root, or pass -c FILE or set {ENV_VAR}"
     else:
-        where = str(start) if top == start else f"{start} or a parent up to the repository root {top}"
+        where = (
+            str(start) if top == start else f"{start} or a parent up to the repository root {top}"
+        )
         fix = f"pass -c FILE or set {ENV_VAR}; to start one, run `mergegate init` in {top}"
     return f"no {CONFIG_NAME} found in {where}; {fix}"
 
