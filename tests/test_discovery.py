@@ -99,6 +99,6 @@ def test_a_missing_file_named_by_the_environment_is_an_error(repo: Path) -> None
 
 def test_resolve_without_a_file_when_not_required(tmp_path: Path) -> None:
     assert resolve(None, {}, tmp_path, required=False) is None
-    with pytest.raises(UsageError, match="no gates.yaml found"):
+    with pytest.raises(UsageError, match=r"no gates\.yaml found"):
         resolve(None, {}, tmp_path)
     assert resolve("x.yaml", {"MERGEGATE_CONFIG": "y.yaml"}, tmp_path) == "x.yaml"

@@ -85,7 +85,7 @@ def balance(
     for weight, _, group in weighed:
         index = min(range(total), key=lambda i: (load[i], i))
         load[index] += weight
-        shards.update({name: index + 1 for name in group})
+        shards.update(dict.fromkeys(group, index + 1))
     return shards
 
 
@@ -106,7 +106,6 @@ def load_durations(path: str) -> dict[str, float] | None:
     A file that exists but is not a report is an error the user must fix.
     """
     import json
-
     from pathlib import Path
 
     try:
