@@ -74,10 +74,12 @@ def balance(
     gate neither vanishes nor dominates. Ties break on the group's first name and the
     lowest shard, so every matrix job computes the same split from the same file.
     """
-    known = [d for d in durations.values() if d >= 0]
-    fallback = sum(known) / len(known) if known else 1.0
+    import math
+
+    usable = {n: d for n, d in durations.items() if math.isfinite(d) and d >= 0}
+    fallback = sum(usable.values()) / len(usable) if usable else 1.0
     weighed = sorted(
-        ((sum(durations.get(n, fallback) for n in g), min(g), g) for g in groups),
+        ((sum(usable.get(n, fallback) for n in g), min(g), g) for g in groups),
         key=lambda item: (-item[0], item[1]),
     )
     load = [0.0] * total
@@ -115,13 +117,12 @@ def load_durations(path: str) -> dict[str, float] | None:
     except (OSError, ValueError) as exc:
         raise UsageError(f"--durations {path}: not a mergegate JSON report: {exc}") from None
     try:
-        return {
-            str(g["name"]): float(g["duration"])
-            for g in data["gates"]
-            if g.get("started") is not None and g.get("skip_cause") is None
-        }
+        measured = [
+            (str(g["name"]), float(g["duration"]), g.get("skip_cause")) for g in data["gates"]
+        ]
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise UsageError(f"--durations {path}: not a mergegate JSON report: {exc!r}") from None
+    return {name: seconds for name, seconds, skipped in measured if skipped is None}
 
 
 def select(
