@@ -102,3 +102,17 @@ def test_resolve_without_a_file_when_not_required(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match=r"no gates\.yaml found"):
         resolve(None, {}, tmp_path)
     assert resolve("x.yaml", {"MERGEGATE_CONFIG": "y.yaml"}, tmp_path) == "x.yaml"
+
+
+def test_witness_commands_use_the_discovered_gates_yaml(repo: Path) -> None:
+    write_config(repo, "version: 1\ngates:\n  w: {kind: witness, paths: ['dist/**']}\n")
+    (repo / "dist").mkdir()
+    (repo / "dist" / "app.js").write_text("console.log(1)\n")
+    sub = repo / "sub"
+    sub.mkdir()
+    signed = run_cli(["witness", "sign", "-m", "release"], cwd=sub)
+    assert signed.returncode == 0, signed.stdout + signed.stderr
+    assert (repo / "verification.md.json").is_file()  # beside gates.yaml, not in sub/
+    assert not (sub / "verification.md.json").exists()
+    verified = run_cli(["witness", "verify"], cwd=sub)
+    assert verified.returncode == 0, verified.stdout + verified.stderr

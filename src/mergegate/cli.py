@@ -25,8 +25,6 @@ COMMANDS: dict[str, str] = {
     "list": "list",
     "completion": "completion",
 }
-# commands that need a gates.yaml and find it by discovery when -c is not given
-DISCOVER = {"run", "list"}
 
 
 def _csv(value: str) -> list[str]:
@@ -182,19 +180,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _resolve_config(args: argparse.Namespace) -> None:
-    """Fill in -c by discovery; witness falls back to its defaults when there is no file."""
-    if not hasattr(args, "config") or args.config is not None:
-        return
-    import os
-    from pathlib import Path
-
-    from mergegate.discovery import resolve
-
-    required = args.command in DISCOVER
-    args.config = resolve(None, os.environ, Path.cwd(), required=required) or "gates.yaml"
-
-
 def dispatch(argv: Sequence[str]) -> int:
     if list(argv) == ["--version"]:  # scripts and CI logs call it most: argparse not needed
         sys.stdout.write(f"mergegate {__version__}\n")
@@ -208,8 +193,6 @@ def dispatch(argv: Sequence[str]) -> int:
 
     with error_boundary() as box:
         import importlib
-
-        _resolve_config(args)
 
         module = importlib.import_module(f"mergegate.commands.{COMMANDS[args.command]}")
         box[0] = int(module.main(args))

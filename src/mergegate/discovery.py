@@ -13,6 +13,10 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import argparse
 
 from mergegate.errors import UsageError
 
@@ -81,3 +85,9 @@ def resolve(
     if required:
         raise UsageError(not_found_message(cwd))
     return None
+
+
+def config_arg(args: argparse.Namespace, *, required: bool = True) -> str:
+    """The file a command uses: its -c, else discovered; gates.yaml when optional and none."""
+    found = resolve(args.config, os.environ, Path.cwd(), required=required)
+    return found or CONFIG_NAME

@@ -43,7 +43,9 @@ def table(rows: list[dict[str, object]]) -> str:
 
 
 def main(args: argparse.Namespace) -> int:
-    loaded = load_config(Path(args.config))
+    from mergegate.discovery import config_arg
+
+    loaded = load_config(Path(config_arg(args)))
     rows = [gate_row(name, gate) for name, gate in loaded.gates.items()]
     if args.names:
         text = "".join(f"{row['name']}\n" for row in rows)

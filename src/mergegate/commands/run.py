@@ -24,7 +24,10 @@ if TYPE_CHECKING:
 
 
 def main(args: argparse.Namespace) -> int:
+    from mergegate.discovery import config_arg
+
     environ = dict(os.environ)
+    args.config = config_arg(args)  # -c, $MERGEGATE_CONFIG, or the nearest gates.yaml
     loaded = load_config(Path(args.config))
     selection = select(loaded, [*args.only, *args.gates], args.skip, args.shard, _durations(args))
     base = LazyBase(loaded.root, args.base, loaded.config.base, environ)
