@@ -226,7 +226,7 @@ def test_unknown_positional_gate_is_a_usage_error(repo: Path) -> None:
     write_config(repo, FIVE)
     proc = run_cli(["run", "lnt"], cwd=repo)
     assert proc.returncode == 2
-    assert "did you mean lint?" in proc.stderr
+    assert "mergegate run: unknown gate 'lnt' (did you mean lint?)" in proc.stderr
 
 
 def test_quiet_prints_failures_and_the_verdict_only(repo: Path) -> None:

@@ -18,7 +18,7 @@ class Selection:
     why_not: Mapping[str, str] = field(default_factory=dict)  # unselected gate -> reason
 
 
-def _check_names(names: Iterable[str], known: Sequence[str], flag: str) -> None:
+def check_names(names: Iterable[str], known: Sequence[str], flag: str) -> None:
     import difflib
 
     for name in names:
@@ -134,8 +134,8 @@ def select(
 ) -> Selection:
     gates = loaded.gates
     order = tuple(gates)
-    _check_names(only, order, "--only")
-    _check_names(skip, order, "--skip")
+    check_names(only, order, "--only")
+    check_names(skip, order, "--skip")
     why_not: dict[str, str] = {}
     selected = set(order)
     if only:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from mergegate.config import LoadedConfig, load_config
 from mergegate.git import LazyBase
-from mergegate.plan import GatePlan, Selection, default_jobs, dry_run, select
+from mergegate.plan import GatePlan, Selection, check_names, default_jobs, dry_run, select
 from mergegate.redact import Redactor
 from mergegate.results import EXIT_BLOCKED, EXIT_OK, RunResult
 
@@ -29,6 +29,7 @@ def main(args: argparse.Namespace) -> int:
     environ = dict(os.environ)
     args.config = config_arg(args)  # -c, $MERGEGATE_CONFIG, or the nearest gates.yaml
     loaded = load_config(Path(args.config))
+    check_names(args.gates, tuple(loaded.gates), "mergegate run")  # positional: named as typed
     selection = select(loaded, [*args.only, *args.gates], args.skip, args.shard, _durations(args))
     base = LazyBase(loaded.root, args.base, loaded.config.base, environ)
     jobs = args.jobs or default_jobs()
