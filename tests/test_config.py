@@ -218,7 +218,7 @@ def test_cli_config_error_exits_2_and_prints_location(tmp_path: Path) -> None:
 def test_cli_missing_config_exits_2(tmp_path: Path) -> None:
     proc = run_cli(["run"], cwd=tmp_path)
     assert proc.returncode == 2
-    assert "file not found" in proc.stderr
+    assert "no gates.yaml found in" in proc.stderr  # discovery says where it looked
 
 
 def test_control_bytes_in_yaml_are_refused_with_a_message() -> None:

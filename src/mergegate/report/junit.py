@@ -56,7 +56,11 @@ def _details_text(result: GateResult) -> str:
 def render(run: RunResult) -> str:
     from junit_xml import TestSuite
 
-    suite = TestSuite("mergegate", [_case(g) for g in run.gates], timestamp=None)
+    # A partial run (--only/--skip/--shard) says so: its green is not a merge verdict.
+    properties = {"partial": "true", "not_run": ",".join(run.not_run)} if run.partial else None
+    suite = TestSuite(
+        "mergegate", [_case(g) for g in run.gates], timestamp=None, properties=properties
+    )
     element = suite.build_xml_doc()
     for case in element.iter("testcase"):
         case.set("time", case.get("time") or "0.000000")
