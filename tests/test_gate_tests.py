@@ -742,3 +742,78 @@ def test_cli_a_report_in_a_foreign_encoding_blocks_without_a_crash(
     )
     assert "crash" not in proc.stdout + proc.stderr
     assert not list(tmp_path.glob("cache/**/crash-*"))  # no crash log written
+
+
+# -- hostile reports: every one an error that blocks, never a crash --------------------------
+
+_DECL = '<?xml version="1.0" encoding="{}"?>'
+_CASE = '<testsuites><testcase classname="c" name="t"/></testsuites>'
+HOSTILE: dict[str, bytes] = {
+    "shift-jis": (_DECL.format("Shift_JIS") + _CASE).encode(),
+    "utf-7": (_DECL.format("UTF-7") + _CASE).encode(),
+    "ebcdic": (_DECL.format("cp500") + _CASE).encode("cp500"),
+    "bogus-encoding": (_DECL.format("no-such-codec") + _CASE).encode(),
+    "utf-32-declared": (_DECL.format("UTF-32") + _CASE).encode(),
+    "utf-32-data": (_DECL.format("UTF-32") + _CASE).encode("utf-32"),
+    "entity-bomb": (
+        b'<?xml version="1.0"?><!DOCTYPE t [<!ENTITY a "aaaaaaaaaa">'
+        b'<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]><testsuites>&b;</testsuites>'
+    ),
+    "external-entity": (
+        b'<?xml version="1.0"?><!DOCTYPE t [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+        b"<testsuites>&x;</testsuites>"
+    ),
+    "deep-nesting": b"<testsuites>"
+    + b"<testsuite>" * 5000
+    + b"</testsuite>" * 5000
+    + b"</testsuites>",
+    "truncated": b"<testsuites><testcase name='t'>",
+    "empty": b"",
+    "blank": b"\n\n   \n",
+    "binary": bytes(range(256)) * 4,
+    "nul-inside": b"<testsuites><testcase name='t\x00'/></testsuites>",
+    "bad-utf-8": b"<testsuites><testcase name='\xff\xfe\xc3'/></testsuites>",
+    "bad-char-ref": b"<testsuites><testcase name='&#0;'/></testsuites>",
+    "surrogate-ref": b"<testsuites><testcase name='&#xD800;'/></testsuites>",
+    "undefined-entity": b"<testsuites><testcase name='&nbsp;'/></testsuites>",
+    "duplicate-attribute": b"<testsuites><testcase name='a' name='b'/></testsuites>",
+    "html": b"<html><body>502 Bad Gateway</body></html>",
+    "two-roots": b"<testsuites/><testsuites/>",
+    "unclosed-cdata": b"<testsuites><testcase name='t'><system-out><![CDATA[x</testsuites>",
+    "json": b'{"tests": 5, "failures": 0}',
+    "huge-attribute": b"<testsuites><testcase name='" + b"a" * (17 * 1024**2) + b"'/></testsuites>",
+    "huge-comment": b"<testsuites><!--" + b"<a>" * (6 * 1024**2) + b"--></testsuites>",
+}
+
+
+@pytest.mark.slow
+def test_hostile_reports_each_block_as_an_error_without_a_crash(tmp_path: Path) -> None:
+    gates = "".join(
+        f"  {name}:\n    kind: tests\n    junit: reports/{name}.xml\n" for name in HOSTILE
+    )
+    gates += "  fifo:\n    kind: tests\n    junit: reports/fifo.xml\n"
+    root = init_repo(tmp_path / "repo", {"gates.yaml": f"version: 1\ngates:\n{gates}"})
+    (root / "reports").mkdir()
+    for name, data in HOSTILE.items():
+        (root / "reports" / f"{name}.xml").write_bytes(data)
+    os.mkfifo(root / "reports/fifo.xml")
+    proc = run_cli(
+        ["run", "--json", "out/gates.json", "--junit", "out/gates.xml"],
+        cwd=root,
+        env={"XDG_CACHE_HOME": str(tmp_path / "cache")},
+        timeout=300,
+    )
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    report = load_json(root / "out/gates.json")
+    results = {g["name"]: (g["status"], g["reason"]) for g in report["gates"]}
+    assert set(results) == {*HOSTILE, "fifo"}
+    wrong = {
+        name: result
+        for name, result in results.items()
+        if result[0] != "error"
+        or not result[1].startswith(("not a valid JUnit report: ", "JUnit report refused: "))
+    }
+    assert wrong == {}
+    assert not list(tmp_path.glob("cache/**/crash-*"))
+    junit = parse_junit(root / "out/gates.xml")
+    assert len(junit.findall(".//testcase/error")) == len(HOSTILE) + 1

@@ -624,6 +624,22 @@ def test_one_huge_token_is_refused(
         count_reports([path])
 
 
+@pytest.mark.parametrize("padding", [0, 1000, 300_000])  # where the token starts vs the chunks
+def test_the_token_limit_holds_wherever_the_token_falls(
+    monkeypatch: pytest.MonkeyPatch, padding: int
+) -> None:
+    monkeypatch.setattr(junit_count, "MAX_TOKEN_BYTES", 1024**2)
+    before = "<testsuites>" + "".join(case(f"p{i}") for i in range(padding // 40))
+
+    def one_tag(size: int) -> bytes:
+        tag = f"<testcase name='{'a' * (size - 20)}'/>"  # 20 bytes of markup around it
+        return (before + tag.ljust(size) + "</testsuites>").encode()
+
+    assert count_bytes(one_tag(1024**2 - 64)).passed == padding // 40 + 1
+    with pytest.raises(JUnitError, match="larger than 1 MiB"):
+        count_bytes(one_tag(1024**2 + 64))
+
+
 @pytest.mark.slow
 def test_huge_text_streams_through(tmp_path: Path) -> None:
     # text and CDATA are not held whole: a big captured output is no reason to refuse

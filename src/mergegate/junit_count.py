@@ -320,8 +320,9 @@ class _Reader:
                 if pending > MAX_TOKEN_BYTES:
                     self._token_too_large()
                 # expat 2.5 rescans an unfinished token from its start on every
-                # Parse: feeding at least as much as it holds keeps that linear
-                size = max(_CHUNK, pending)
+                # Parse: feeding at least as much as it holds keeps that linear; and
+                # never so much that a token over the limit could end inside the chunk
+                size = min(max(_CHUNK, pending), MAX_TOKEN_BYTES + 1 - pending)
             parser.Parse(b"", True)
 
         self._guard(feed)
