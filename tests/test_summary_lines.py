@@ -143,7 +143,7 @@ def test_failing_test_names_are_read_where_printed() -> None:
     assert cargo is not None
     assert cargo.failing == ("tests::divides",)
     assert cargo.needs_full_output
-    assert cargo.summary == "2 `test result:` lines: 3 passed; 1 failed; 1 ignored"
+    assert cargo.summary == "3 `test result:` lines: 4 passed; 1 failed; 1 ignored"
     go = parse_summary(GO)
     assert go is not None
     assert go.failing == ("TestTable/long", "TestTable")
