@@ -160,6 +160,11 @@ class TestsGate(GateBase):
     max_failed: Annotated[int, Field(ge=0)] = 0
     max_skipped: Annotated[int, Field(ge=0)] | None = None
     count_from: Literal["junit", "output"] = "junit"
+    retries: Literal["last-wins"] | None = Field(
+        default=None,
+        description="last-wins: the runner appends rerun attempts (gotestsum --rerun-fails, "
+        "pytest-rerunfailures); a test's last entry decides and counts once.",
+    )
 
     @model_validator(mode="after")
     def _source(self) -> TestsGate:
