@@ -254,3 +254,18 @@ def test_a_node_project_pushes_through_the_hook(
     env = user_env(pre_commit_home)
     project = make_project(tmp_path, NODE_FILES, hook_repo, env)
     assert_push_passes_then_blocks(project, env, ("index.js", "a + b", "a - b"))
+
+
+@pytest.mark.slow
+def test_try_repo_finds_the_hook(
+    tmp_path: Path, hook_repo: tuple[Path, str], pre_commit_home: Path
+) -> None:
+    env = user_env(pre_commit_home)
+    project = make_project(tmp_path, PY_FILES, hook_repo, env)
+    argv = [sys.executable, "-m", "pre_commit", "try-repo", str(hook_repo[0]), "mergegate"]
+    done = run_process([*argv, "--ref", hook_repo[1]], project, env, PUSH_TIMEOUT)
+    shown = done.stdout + done.stderr
+    assert done.returncode == 0, shown
+    assert "No hook with id" not in shown
+    assert "mergegate gates" in shown
+    assert load_json(project / "reports" / "gates.json")["verdict"] == "allowed"
