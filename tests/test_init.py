@@ -14,7 +14,6 @@ from hypothesis import strategies as st
 
 from mergegate.commands.init import flow, scalar
 from mergegate.commands.init import main as init_main
-from mergegate.commands.schema import SCHEMA_URL
 from tests.helpers import commit_all, gate_json, init_repo, load_json, run_cli
 
 PYPROJECT = """\
@@ -54,7 +53,8 @@ def init(root: Path, *extra: str) -> Any:
     assert result.returncode == 0, result.stdout + result.stderr
     path = root / (extra[-1] if extra else "gates.yaml")
     text = path.read_text(encoding="utf-8")
-    assert text.splitlines()[0] == f"# yaml-language-server: $schema={SCHEMA_URL}"
+    assert "https://" not in text  # no URL that does not exist yet (no schema is published)
+    assert "mergegate schema -o gates.schema.json" in text
     return yaml.safe_load(text)
 
 
@@ -80,7 +80,7 @@ def test_python_project(tmp_path: Path) -> None:
     root = python_tree(tmp_path)
     gates = init(root)["gates"]
     assert list(gates) == ["lint", "type-check", "unit-tests", "semver", "no-secrets"]
-    assert gates["lint"] == {"run": "ruff check ."}
+    assert gates["lint"] == {"run": "ruff check --no-fix ."}  # a gate never rewrites files
     assert gates["type-check"] == {"run": "mypy"}  # [tool.mypy] files says what to check
     tests = gates["unit-tests"]
     assert tests["kind"] == "tests"
@@ -104,7 +104,8 @@ def test_python_dynamic_version_is_read_from_the_package(tmp_path: Path) -> None
     )
     root = python_tree(tmp_path, pyproject)
     gates = init(root)["gates"]
-    assert list(gates) == ["semver", "no-secrets"]  # no ruff/mypy/pytest configured
+    # no ruff/mypy configured; tests/test_*.py are pytest's
+    assert list(gates) == ["unit-tests", "semver", "no-secrets"]
     assert gates["semver"]["version"] == {
         "file": "src/demo_pkg/__init__.py",
         "pattern": '__version__ = "([^"]+)"',
@@ -174,7 +175,11 @@ def init_here(root: Path, config: str = "gates.yaml") -> tuple[int, Any]:
     ("script", "expected"),
     [
         ('echo "Error: no test specified" && exit 1', None),  # npm's placeholder
-        ("jest", {"run": "npm test"}),
+        (
+            "jest",
+            {"kind": "tests", "run": "npx jest --ci", "count_from": "output", "min_passed": 1},
+        ),
+        ("mocha", {"run": "npm test"}),
         ("vitest", "--reporter=junit"),
         ("node --test", "--test-reporter=junit"),
     ],
