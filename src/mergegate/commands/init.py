@@ -194,12 +194,19 @@ def _has_tests_dir(root: Path) -> bool:
     return tests.is_dir() and any(tests.glob("test_*.py"))
 
 
+# a Python project without pyproject.toml (a flat app) still has one of these
+_PYTHON_MARKERS = ("requirements.txt", "setup.py", "setup.cfg", "ruff.toml", ".ruff.toml")
+
+
 def detect_python(root: Path) -> Project | None:
     pyproject = root / "pyproject.toml"
-    if not pyproject.is_file():
+    if pyproject.is_file():
+        project = Project("Python (pyproject.toml)")
+        doc = _read_toml(pyproject, project)
+    elif _has(root, *_PYTHON_MARKERS):
+        project, doc = Project("Python"), {}
+    else:
         return None
-    project = Project("Python (pyproject.toml)")
-    doc = _read_toml(pyproject, project)
     tool = _table(doc, "tool")
     package = _python_package(root, doc)
     target = _rel(root, package.parent if package.parent != root else package) if package else "."
