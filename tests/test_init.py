@@ -282,3 +282,23 @@ def test_flow_lists_read_back_as_written(items: list[str]) -> None:
 def test_ambiguous_scalars_are_quoted(text: str) -> None:
     assert scalar(text) != text
     assert yaml.safe_load(f"k: {scalar(text)}")["k"] == text
+
+
+def test_semver_on_ignored_build_output_says_only_tracked_files_count(tmp_path: Path) -> None:
+    root = init_repo(
+        tmp_path / "lib",
+        {"package.json": '{"name": "x", "version": "1.0.0"}\n', ".gitignore": "dist/\n"},
+    )
+    (root / "dist").mkdir()
+    (root / "dist" / "index.d.ts").write_text("export declare const x: number;\n")
+    (root / "gates.yaml").write_text(
+        "version: 1\ngates:\n  semver:\n    kind: semver\n    version: package.json\n"
+        "    api: {paths: [dist/index.d.ts]}\n"
+    )
+    result = run_cli(["run"], cwd=root)
+    assert result.returncode == 1, result.stdout + result.stderr
+    reason = gate_json(load_json(root / "reports" / "gates.json"), "semver")["reason"]
+    assert "match no file" in reason
+    assert "only files git ignores match (dist/index.d.ts)" in reason
+    dry = run_cli(["run", "--dry-run"], cwd=root)
+    assert "only files git ignores match (dist/index.d.ts)" in dry.stdout
