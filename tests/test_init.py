@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -302,3 +303,45 @@ def test_semver_on_ignored_build_output_says_only_tracked_files_count(tmp_path: 
     assert "only files git ignores match (dist/index.d.ts)" in reason
     dry = run_cli(["run", "--dry-run"], cwd=root)
     assert "only files git ignores match (dist/index.d.ts)" in dry.stdout
+
+
+@pytest.mark.parametrize(
+    ("script", "run"),
+    [
+        ("eslint .", "npm run lint"),
+        ("eslint --fix .", "npm exec -c 'eslint .'"),
+        (
+            "eslint . --fix && prettier --write src",
+            "npm exec -c 'eslint . && prettier --check src'",
+        ),
+        ("biome check --write .", "npm exec -c 'biome check .'"),
+    ],
+)
+def test_a_lint_script_that_fixes_becomes_a_check(tmp_path: Path, script: str, run: str) -> None:
+    (tmp_path / "package.json").write_text(json.dumps({"name": "x", "scripts": {"lint": script}}))
+    code, doc = init_here(tmp_path)
+    assert code == 0
+    assert doc["gates"]["lint"] == {"run": run}
+
+
+@pytest.mark.skipif(shutil.which("npm") is None, reason="npm is not on PATH")
+def test_the_lint_gate_leaves_the_tree_as_it_was(tmp_path: Path) -> None:
+    # a "linter" that rewrites its input with --fix, and fails without it while unfixed
+    lint = (
+        "import {readFileSync, writeFileSync} from 'node:fs';\n"
+        "const bad = readFileSync('src.js', 'utf8').includes('var ');\n"
+        "if (process.argv.includes('--fix')) writeFileSync('src.js', 'let x = 1;\\n');\n"
+        "else process.exit(bad ? 1 : 0);\n"
+    )
+    package = {"name": "x", "scripts": {"lint": "node lint.mjs --fix"}}
+    root = init_repo(
+        tmp_path / "p",
+        {"package.json": json.dumps(package), "lint.mjs": lint, "src.js": "var x = 1;\n"},
+    )
+    init(root)
+    result = run_cli(["run", "--only", "lint"], cwd=root)
+    assert result.returncode == 1, result.stdout + result.stderr  # it reports, never fixes
+    assert (root / "src.js").read_text() == "var x = 1;\n"
+    (root / "src.js").write_text("let x = 1;\n")  # fixed by hand: the same gate passes
+    result = run_cli(["run", "--only", "lint"], cwd=root)
+    assert result.returncode == 0, result.stdout + result.stderr

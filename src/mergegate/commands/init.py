@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import shlex
 import sys
 import tomllib
 from collections.abc import Iterable, Mapping
@@ -424,6 +425,32 @@ def _workspace_test_gates(
         ))  # fmt: skip
 
 
+_FIXING = (
+    (re.compile(r"\s--fix(?:-dry-run)?(?:=\S*)?(?=\s|$)"), ""),  # eslint, stylelint, biome
+    (re.compile(r"\bprettier (.*?)(?:--write|-w)\b"), r"prettier \1--check"),
+    (re.compile(r"\bbiome (check|lint) (.*?)--(?:write|apply(?:-unsafe)?)\b"), r"biome \1 \2"),
+)
+
+
+def check_only(script: str) -> str:
+    """``script`` with every option that rewrites files taken out (or made a check)."""
+    for pattern, replacement in _FIXING:
+        script = pattern.sub(replacement, script)
+    return re.sub(r"\s+", " ", script).strip()
+
+
+def _lint_gate(script: str) -> GateSpec:
+    checked = check_only(script)
+    if checked == re.sub(r"\s+", " ", script).strip():
+        return GateSpec("lint", "your `lint` script", (("run", "npm run lint"),))
+    return GateSpec(
+        "lint",
+        "your `lint` script without the options that rewrite files (a gate only checks;\n"
+        "the tree must be the same after it); npm exec puts node_modules/.bin on PATH",
+        (("run", f"npm exec -c {shlex.quote(checked)}"),),
+    )
+
+
 def _build_gate(scripts: Mapping[str, str]) -> GateSpec | None:
     if not scripts.get("build"):
         return None
@@ -445,7 +472,7 @@ def detect_node(root: Path) -> Project | None:
     if build is not None:
         project.gates.append(build)
     if scripts.get("lint"):
-        project.gates.append(GateSpec("lint", "your `lint` script", (("run", "npm run lint"),)))
+        project.gates.append(_lint_gate(scripts["lint"]))
     if (root / "tsconfig.json").is_file():
         project.gates.append(GateSpec(
             "type-check", "TypeScript, type-checked without emitting (tsconfig.json)",
