@@ -324,6 +324,7 @@ def test_a_lint_script_that_fixes_becomes_a_check(tmp_path: Path, script: str, r
     assert doc["gates"]["lint"] == {"run": run}
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(shutil.which("npm") is None, reason="npm is not on PATH")
 def test_the_lint_gate_leaves_the_tree_as_it_was(tmp_path: Path) -> None:
     # a "linter" that rewrites its input with --fix, and fails without it while unfixed

@@ -1,10 +1,14 @@
 """`mergegate init`: a commented starter gates.yaml for the project found here.
 
 It reads, and never runs, what is already in the directory: pyproject.toml
-(ruff, mypy, pytest, the package and its version), package.json (lint and test
-scripts, the version, type declarations), tsconfig.json, and scripts/smoke-*.
-Every gate it writes is explained in a comment. It never overwrites a file,
-and what it writes is validated by the same loader `mergegate run` uses.
+(ruff, mypy, pytest, the package and its version), package.json (build, lint
+and test scripts, the version, the entry files it exports, workspaces),
+tsconfig.json, and scripts/smoke-*. What it writes must pass on a clean
+checkout of a healthy project: no gate rewrites files (lint scripts lose their
+fixing options), the smoke gate `needs` the build, test runners are `kind:
+tests`, and semver watches files git tracks. Every gate is explained in a
+comment. It never overwrites a file, and what it writes is validated by the
+same loader `mergegate run` uses.
 """
 
 from __future__ import annotations
