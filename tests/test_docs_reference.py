@@ -388,9 +388,15 @@ def shell_commands(path: Path) -> list[str]:
     return commands
 
 
+_EXECUTABLE = re.compile(
+    r"^(?:[A-Z_][A-Z0-9_]*=\S*\s+)*"  # MERGEGATE_CONFIG=ci/gates.yaml mergegate run
+    r"(?:mergegate\s|eval \"\$\(mergegate\s|git add\s|git commit\s)"
+)
+
+
 def executable(command: str) -> bool:
     """mergegate and local git commands run in the test project; the rest must be listed."""
-    return command.startswith(("mergegate ", "git add ", "git commit "))
+    return _EXECUTABLE.match(command) is not None
 
 
 def test_every_command_is_run_or_listed_with_a_reason() -> None:
@@ -404,6 +410,22 @@ def test_every_command_is_run_or_listed_with_a_reason() -> None:
         "shell commands in the docs that no test runs; run them here or list them in "
         "NOT_EXECUTED with the reason: " + "; ".join(unknown)
     )
+
+
+@pytest.mark.parametrize(
+    ("command", "runs"),
+    [
+        ("mergegate run", True),
+        ("MERGEGATE_CONFIG=ci/gates.yaml mergegate run", True),
+        ('eval "$(mergegate completion bash)"', True),
+        ("git commit -m x", True),
+        ("git push", False),
+        ("nox -s gates", False),
+        ("pip install mergegate", False),
+    ],
+)
+def test_which_commands_the_test_runs(command: str, runs: bool) -> None:
+    assert executable(command) is runs
 
 
 def test_shell_commands_are_extracted_as_written(tmp_path: Path) -> None:
@@ -423,7 +445,7 @@ def test_shell_commands_are_extracted_as_written(tmp_path: Path) -> None:
 DOC_PROJECT = {
     "pyproject.toml": (
         '[project]\nname = "demo-pkg"\nversion = "0.3.0"\n\n[tool.ruff]\nline-length = 100\n\n'
-        '[tool.pytest.ini_options]\npythonpath = ["src"]\n'
+        '[tool.mypy]\nfiles = ["src"]\n\n[tool.pytest.ini_options]\npythonpath = ["src"]\n'
     ),
     "src/demo_pkg/__init__.py": '"""demo."""\n\n\ndef one() -> int:\n    return 1\n',
     "tests/test_one.py": (
