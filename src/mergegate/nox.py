@@ -154,6 +154,12 @@ def install_once(session: nox.Session, args: Sequence[str]) -> None:
 # -- the session ---------------------------------------------------------------------------
 
 
+def _requirement_args(requirement: str | _Running | None) -> list[str]:
+    if isinstance(requirement, _Running):
+        return running_requirement()
+    return _as_args(requirement)
+
+
 def session_function(
     config: str,
     requirement: str | _Running | None,
@@ -165,13 +171,11 @@ def session_function(
     def gates(session: nox.Session) -> None:
         if session.venv_backend != "none":
             try:
-                mergegate = running_requirement() if requirement is RUNNING else []
+                args = [*_requirement_args(requirement), *install]
             except RequirementError as exc:
                 session.error(str(exc))
-            if isinstance(requirement, str):
-                mergegate = [requirement]
-            if mergegate or install:
-                install_once(session, [*mergegate, *install])
+            if args:
+                install_once(session, args)
         session.run("mergegate", "run", "-c", config, *extra_args, *session.posargs)
 
     gates.__doc__ = f"Run the gates in {config} (arguments after -- go to `mergegate run`)."
