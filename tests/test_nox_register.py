@@ -210,3 +210,17 @@ def test_importing_the_module_does_not_import_nox() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     )
     assert out.stdout.strip() == "False"
+
+
+def test_the_repository_noxfile_runs_on_the_python_running_nox(tmp_path: Path) -> None:
+    result = nox(tmp_path, "-f", str(ROOT / "noxfile.py"), "--list")
+    assert result.returncode == 0, result.stderr
+    sessions = [line.split()[1] for line in result.stdout.splitlines() if line[:2] in ("* ", "- ")]
+    assert sessions == ["tests", "lint", "type", "gates"]  # no "tests-3.11": any Python works
+
+
+def test_a_missing_interpreter_fails_the_run(tmp_path: Path) -> None:
+    noxfile = str(ROOT / "noxfile.py")
+    result = nox(tmp_path, "-f", noxfile, "-s", "lint", "--force-python", "3.99")
+    assert result.returncode == 1, result.stdout + result.stderr  # never a silent skip
+    assert "Session lint-3.99 failed: Python interpreter 3.99 not found" in result.stderr
