@@ -43,6 +43,36 @@ class ConfigIssue:
         return f"{where}: {self.key}: {self.message}" if self.key else f"{where}: {self.message}"
 
 
+SHOWN_CHARS = 80  # a value echoed in a message is cut to this many characters
+
+
+def clip(text: str, limit: int = SHOWN_CHARS) -> str:
+    """``text`` for a message: secrets masked first, then cut with an ellipsis.
+
+    Masking before cutting matters: a secret cut in half no longer matches the
+    masks the error boundary applies, and its first half would be printed.
+    """
+    text = _mask_secret_looking(_redact_text(text))
+    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
+
+
+def shorten(value: object, limit: int = SHOWN_CHARS) -> str:
+    """``value`` clipped and quoted, the way a message echoes what the user wrote."""
+    return repr(clip(value if isinstance(value, str) else repr(value), limit))
+
+
+def _mask_secret_looking(text: str) -> str:
+    """Well-known credential formats (the forbid gate's built-ins), whatever the env says."""
+    import re
+
+    from mergegate.forbid_patterns import SECRETS
+    from mergegate.redact import MASK
+
+    for builtin in SECRETS.values():
+        text = re.sub(builtin.regex, MASK, text)
+    return text
+
+
 class ConfigError(MergegateError):
     """gates.yaml is invalid; carries every problem found, each located."""
 
