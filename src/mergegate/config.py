@@ -14,6 +14,7 @@ import math
 import os
 import re
 import stat
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -214,8 +215,10 @@ class WitnessGate(GateBase):
 
 def _check_regex(pattern: str, groups: int | None = None) -> str:
     try:
-        compiled = re.compile(pattern)
-    except re.error as exc:
+        with warnings.catch_warnings():  # "possible set union" and the like: not our user's error
+            warnings.simplefilter("ignore")
+            compiled = re.compile(pattern)
+    except (re.error, RecursionError, OverflowError) as exc:
         raise ValueError(f"invalid regular expression {shorten(pattern)}: {exc}") from None
     if groups is not None and compiled.groups != groups:
         raise ValueError(f"pattern {shorten(pattern)} must have exactly {groups} capture group")
@@ -384,17 +387,30 @@ def read_config_bytes(path: Path, shown: str) -> bytes:
         raise _file_issue(shown, "file not found (create one with `mergegate init`)") from None
     except OSError as exc:
         raise _file_issue(shown, f"cannot read: {exc.strerror or exc}") from None
-    with os.fdopen(fd, "rb") as fh:
+    try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
             what = "a directory" if stat.S_ISDIR(info.st_mode) else "not a regular file"
             raise _file_issue(shown, f"{what}: the configuration must be a regular file")
-        data = fh.read(MAX_CONFIG_BYTES + 1)
+        data = _read_at_most(fd, MAX_CONFIG_BYTES + 1)
+    except OSError as exc:
+        raise _file_issue(shown, f"cannot read: {exc.strerror or exc}") from None
+    finally:
+        os.close(fd)
     if len(data) > MAX_CONFIG_BYTES:
         raise _file_issue(
             shown, f"file is larger than {MAX_CONFIG_BYTES // 1024} KiB: is this really gates.yaml?"
         )
     return data
+
+
+def _read_at_most(fd: int, limit: int) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    while size < limit and (chunk := os.read(fd, min(65536, limit - size))):
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
 
 
 def decode_config(data: bytes, shown: str) -> str:

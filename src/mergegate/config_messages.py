@@ -13,7 +13,7 @@ import datetime
 from collections.abc import Sequence
 from typing import Any
 
-from mergegate.errors import shorten
+from mergegate.errors import clip, shorten
 
 _MAPPING = "a mapping (`key: value` lines)"
 _EXPECTED = {
@@ -21,6 +21,8 @@ _EXPECTED = {
     "model_attributes_type": _MAPPING,
     "dict_type": _MAPPING,
     "string_type": "a string",
+    "string_unicode": "a string",
+    "bytes_type": "a string",
     "int_type": "a whole number",
     "int_parsing": "a whole number",
     "int_from_float": "a whole number",
@@ -45,7 +47,7 @@ def describe(value: object) -> str:
     if isinstance(value, bool):
         return f"`{str(value).lower()}`"
     if isinstance(value, int | float):
-        return f"the number {shorten(value, 40)}"
+        return f"the number {clip(repr(value), 40)}"
     if isinstance(value, str):
         return f"a string ({shorten(value, 40)})"
     if isinstance(value, dict):
@@ -87,7 +89,7 @@ def plain_message(errors: Sequence[Any], path: tuple[str | int, ...]) -> str:
         return "; ".join(dict.fromkeys(_constraint(e) for e in constraints))
     value = errors[0].get("input")
     if path == ("version",):
-        return f"unsupported version {shorten(value, 40)}: this mergegate reads `version: 1`"
+        return f"unsupported version {clip(str(value), 40)}: this mergegate reads `version: 1`"
     wanted = list(dict.fromkeys(str(_expected(e)) for e in errors))
     if len(path) == 2 and path[0] == "gates" and _MAPPING in wanted:
         return _GATE_HINT.format(got=describe(value))

@@ -17,10 +17,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from mergegate.yamlmessages import Mark, scalar_problem, syntax_problem
+from mergegate.yamlmessages import Mark, scalar_problem, syntax_problem, unknown_tag
 
 MAX_NODES = 100_000
 MAX_DEPTH = 64
+_PLAIN_COLLECTIONS = ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")
 
 Path_ = tuple[str | int, ...]
 
@@ -76,6 +77,8 @@ class _Builder:
         if depth > MAX_DEPTH:  # reachable through aliases, which the event pass cannot see
             raise YamlError(f"the document nests deeper than {MAX_DEPTH} levels", _mark(node))
         self.out.values.setdefault(path, _mark(node))
+        if isinstance(node, yaml.CollectionNode) and node.tag not in _PLAIN_COLLECTIONS:
+            raise YamlError(unknown_tag(node.tag), _mark(node))  # !!set, !!omap, !!python/...
         if isinstance(node, yaml.MappingNode):
             return self._mapping(node, path, depth)
         if isinstance(node, yaml.SequenceNode):

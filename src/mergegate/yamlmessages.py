@@ -71,7 +71,7 @@ def _marked_problem(exc: Any, text: str) -> tuple[str, Mark]:
         for what, message in _UNFINISHED.items():
             if what in context:
                 return PREFIX + message, opened
-    return PREFIX + _plain(problem, opened), _location(problem, here, opened)
+    return PREFIX + _plain(f"{context}: {problem}", opened), _location(problem, here, opened)
 
 
 def _location(problem: str, here: Mark, opened: Mark | None) -> Mark:
@@ -100,7 +100,7 @@ def _plain(problem: str, opened: Mark | None) -> str:
         return "gates.yaml holds more than one YAML document (a second `---`): keep one"
     if found := _BAD_START.search(problem):
         return f"a value cannot start with {found.group(1)!r}: put the value in quotes"
-    return problem
+    return problem.removeprefix(": ")
 
 
 def _tab_in_indent(text: str, upto: int) -> Mark | None:
@@ -116,9 +116,19 @@ def scalar_problem(node: Any, exc: BaseException) -> str:
     """Why a scalar (``!!int 1e3``, a 5,000-digit number, ``!foo x``) cannot be read."""
     from mergegate.errors import shorten
 
-    tag = str(node.tag).replace("tag:yaml.org,2002:", "!!")
+    tag = _short_tag(node.tag)
     if "could not determine a constructor" in str(exc):
-        return f"unknown tag {shorten(tag)}: gates.yaml takes plain values, remove the tag"
+        return unknown_tag(node.tag)
     if "Exceeds the limit" in str(exc) or isinstance(exc, OverflowError):
         return "this number is too large"
     return f"{shorten(node.value)} is not a valid {tag} value"
+
+
+def _short_tag(tag: object) -> str:
+    return str(tag).replace("tag:yaml.org,2002:", "!!")
+
+
+def unknown_tag(tag: object) -> str:
+    from mergegate.errors import shorten
+
+    return f"unknown tag {shorten(_short_tag(tag))}: gates.yaml takes plain values, remove the tag"
