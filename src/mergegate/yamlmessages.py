@@ -41,9 +41,9 @@ def syntax_problem(exc: BaseException, text: str, where: Mark | None = None) -> 
     if isinstance(exc, yaml.MarkedYAMLError):
         return _marked_problem(exc, text)
     if isinstance(exc, ValueError) and "chr()" in str(exc):
-        return PREFIX + "this escape names no Unicode character (the largest is \\U0010FFFF)", (
-            where or Mark(1, 1)
-        )
+        # the reader stands after `\U`: the escape starts two characters back
+        start = Mark(where.line, max(1, where.col - 2)) if where else Mark(1, 1)
+        return PREFIX + "this escape names no Unicode character (the largest is \\U0010FFFF)", start
     return PREFIX + f"cannot read this file: {type(exc).__name__}", where or Mark(1, 1)
 
 
