@@ -14,6 +14,7 @@ and a message in plain words (see ``yamlmessages``).
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -110,12 +111,14 @@ class _Builder:
         return result
 
     def _scalar(self, node: Any) -> Any:
-        import yaml
 
         try:
             value = self.ctor.construct_object(node, deep=True)
-        except (yaml.YAMLError, ValueError, OverflowError, TypeError) as exc:
-            # int() over the digit limit, `!!int 1e3`, an unknown tag, a bad !!binary...
+        except Exception as exc:
+            # PyYAML's constructors fail on hostile scalars with whatever their parsing code
+            # raises: ValueError (int() over the digit limit, `!!int 1e3`), ConstructorError
+            # (an unknown tag), AttributeError (`!!timestamp` on a non-date). Each one means
+            # "this value cannot be read", so all of them are located config errors.
             raise YamlError(scalar_problem(node, exc), _mark(node)) from None
         if isinstance(value, str):
             _check_text(value, node)
@@ -178,19 +181,20 @@ def _run(text: str, job: Any) -> Any:
 
     *fast, pure = _loaders()
     for cls in fast:
-        try:
+        # whatever libyaml refuses, the pure-Python parser below explains, with a location
+        with contextlib.suppress(Exception):
             return _with_loader(cls, text, job)
-        except (yaml.YAMLError, YamlError, ValueError, OverflowError):
-            pass  # the pure-Python parser below says where and why
     try:
         loader = pure(text)  # the reader refuses control characters right here
     except yaml.YAMLError as exc:
         raise YamlError(*syntax_problem(exc, text)) from None
     try:
         return job(loader)
+    except YamlError:
+        raise
     except yaml.YAMLError as exc:
         raise YamlError(*syntax_problem(exc, text)) from None
-    except (ValueError, OverflowError) as exc:  # e.g. chr() of an escape beyond U+10FFFF
+    except Exception as exc:  # e.g. chr() of an escape beyond U+10FFFF: located, never exit 3
         mark = loader.get_mark()
         where = Mark(mark.line + 1, mark.column + 1)
         raise YamlError(*syntax_problem(exc, text, where)) from None
