@@ -365,3 +365,22 @@ def test_load_config_reads_at_most_the_size_limit(tmp_path: Path) -> None:
     path.write_bytes(b"version: 1\n" + b"#" * MAX_CONFIG_BYTES)
     with pytest.raises(ConfigError, match="larger than 1024 KiB"):
         load_config(path)
+
+
+def test_a_needs_chain_thousands_long_is_checked_without_recursion() -> None:
+    chain = "".join(f"  g{i}: {{run: x, needs: g{i + 1}}}\n" for i in range(3000))
+    (msg,) = errors_of("version: 1\ngates:\n" + chain + "  g3000: {run: x, needs: g0}\n")
+    assert msg == (
+        "gates.yaml:3:16: gates.g0.needs: needs cycle: "
+        "g0 -> g1 -> g2 -> g3 -> g4 -> ... 2994 more -> g2999 -> g3000 -> g0"
+    )
+
+
+def test_thousands_of_problems_print_the_first_fifty() -> None:
+    keys = "".join(f"    k{i}: 1\n" for i in range(300))
+    with pytest.raises(ConfigError) as info:
+        parse_config("version: 1\ngates:\n  a:\n    run: x\n" + keys, "gates.yaml")
+    assert len(info.value.issues) == 300
+    lines = str(info.value).splitlines()
+    assert len(lines) == 51
+    assert lines[-1] == "... and 250 more problems"

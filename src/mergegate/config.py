@@ -507,91 +507,108 @@ def dotted(path: Sequence[str | int]) -> str:
     return out
 
 
-def _structure_issues(located: Located, shown: str) -> list[ConfigIssue]:
+MAX_SUGGESTIONS = 50  # "did you mean" is quadratic: a file with thousands of typos gets 50
+
+
+class _Structure:
     """Checks pydantic cannot locate well: gate names, `needs` targets, `needs` cycles."""
+
+    def __init__(self, located: Located, shown: str, gates: dict[str, Any]) -> None:
+        self.located, self.shown, self.gates = located, shown, gates
+        self.issues: list[ConfigIssue] = []
+        self.suggestions = MAX_SUGGESTIONS
+
+    def add(self, path: tuple[str | int, ...], key: str, message: str) -> None:
+        self.issues.append(_at(self.located, self.shown, path, key, message))
+
+    def name(self, name: str) -> None:
+        if not GATE_NAME_RE.match(name):
+            self.add(
+                ("gates", name),
+                f"gates.{name}",
+                f"invalid gate name {shorten(name)}: use lowercase letters, digits, "
+                "'.', '_' and '-', starting with a letter or digit",
+            )
+
+    def needs(self, name: str, gate: object) -> list[str]:
+        raw = gate.get("needs", []) if isinstance(gate, dict) else []
+        listed = isinstance(raw, list)
+        names = [n for n in ([raw] if isinstance(raw, str) else raw) if isinstance(n, str)]
+        for i, need in enumerate(names if isinstance(raw, list | str) else []):
+            path = ("gates", name, "needs", i) if listed else ("gates", name, "needs")
+            if need not in self.gates:
+                self.add(
+                    path, f"gates.{name}.needs", f"unknown gate {shorten(need)}{self.hint(need)}"
+                )
+            elif need == name:
+                self.add(path, f"gates.{name}.needs", "a gate cannot need itself")
+        return names
+
+    def hint(self, need: str) -> str:
+        if self.suggestions <= 0:
+            return ""
+        self.suggestions -= 1
+        close = difflib.get_close_matches(need, list(self.gates), n=1)
+        return f" (did you mean {close[0]}?)" if close else ""
+
+    def cycle(self, needs: dict[str, list[str]]) -> None:
+        graph = {k: [n for n in v if n in self.gates and n != k] for k, v in needs.items()}
+        cycle = find_cycle(graph)
+        if cycle:
+            shown = [*cycle, cycle[0]]
+            if len(shown) > 10:  # a cycle of 5,000 gates is named by its ends
+                shown = [*shown[:5], f"... {len(shown) - 8} more", *shown[-3:]]
+            first = cycle[0]
+            self.add(
+                ("gates", first, "needs"),
+                f"gates.{first}.needs",
+                "needs cycle: " + " -> ".join(shown),
+            )
+
+
+def _structure_issues(located: Located, shown: str) -> list[ConfigIssue]:
     gates = located.data.get("gates")
     if not isinstance(gates, dict):
         return []
-    issues: list[ConfigIssue] = []
+    check = _Structure(located, shown, gates)
     needs: dict[str, list[str]] = {}
     for name, gate in gates.items():
-        if not GATE_NAME_RE.match(name):
-            issues.append(
-                _at(
-                    located,
-                    shown,
-                    ("gates", name),
-                    f"gates.{name}",
-                    f"invalid gate name {shorten(name)}: use lowercase letters, digits, "
-                    "'.', '_' and '-', starting with a letter or digit",
-                )
-            )
-        raw = gate.get("needs", []) if isinstance(gate, dict) else []
-        raw = [raw] if isinstance(raw, str) else raw
-        needs[name] = [n for n in raw if isinstance(n, str)] if isinstance(raw, list) else []
-        for i, need in enumerate(needs[name]):
-            if need not in gates:
-                close = difflib.get_close_matches(need, list(gates), n=1)
-                hint = f" (did you mean {close[0]}?)" if close else ""
-                path = (
-                    ("gates", name, "needs", i)
-                    if isinstance(gate.get("needs"), list)
-                    else ("gates", name, "needs")
-                )
-                issues.append(
-                    _at(
-                        located,
-                        shown,
-                        path,
-                        f"gates.{name}.needs",
-                        f"unknown gate {shorten(need)}{hint}",
-                    )
-                )
-            elif need == name:
-                issues.append(
-                    _at(
-                        located,
-                        shown,
-                        ("gates", name, "needs"),
-                        f"gates.{name}.needs",
-                        "a gate cannot need itself",
-                    )
-                )
-    cycle = find_cycle({k: [n for n in v if n in gates and n != k] for k, v in needs.items()})
-    if cycle:
-        first = cycle[0]
-        issues.append(
-            _at(
-                located,
-                shown,
-                ("gates", first, "needs"),
-                f"gates.{first}.needs",
-                "needs cycle: " + " -> ".join([*cycle, first]),
-            )
-        )
-    return issues
+        check.name(name)
+        needs[name] = check.needs(name, gate)
+    check.cycle(needs)
+    return check.issues
 
 
 def find_cycle(graph: Mapping[str, Sequence[str]]) -> list[str] | None:
-    """A list of nodes forming a cycle in ``graph``, or None."""
-    state: dict[str, int] = {}  # 1 = on the stack, 2 = done
-    stack: list[str] = []
+    """A list of nodes forming a cycle in ``graph``, or None.
 
-    def visit(node: str) -> list[str] | None:
-        state[node] = 1
-        stack.append(node)
-        for nxt in graph.get(node, ()):
-            if state.get(nxt) == 1:
-                return stack[stack.index(nxt) :]
-            if nxt not in state and (found := visit(nxt)):
-                return found
-        stack.pop()
-        state[node] = 2
-        return None
-
-    for node in graph:
-        if node not in state and (found := visit(node)):
+    Iterative depth-first search: a `needs` chain thousands of gates long must
+    not exhaust Python's stack.
+    """
+    done: set[str] = set()
+    for root in graph:
+        if root not in done and (found := _cycle_from(graph, root, done)):
             return found
+    return None
+
+
+def _cycle_from(graph: Mapping[str, Sequence[str]], root: str, done: set[str]) -> list[str] | None:
+    path: list[str] = [root]
+    on_path = {root}
+    pending = [iter(graph.get(root, ()))]
+    while pending:
+        nxt = next(pending[-1], None)
+        if nxt is None:
+            node = path.pop()
+            on_path.discard(node)
+            done.add(node)
+            pending.pop()
+        elif nxt in on_path:
+            return path[path.index(nxt) :]
+        elif nxt not in done:
+            path.append(nxt)
+            on_path.add(nxt)
+            pending.append(iter(graph.get(nxt, ())))
     return None
 
 

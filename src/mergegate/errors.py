@@ -43,6 +43,7 @@ class ConfigIssue:
         return f"{where}: {self.key}: {self.message}" if self.key else f"{where}: {self.message}"
 
 
+MAX_SHOWN_ISSUES = 50  # a config error prints at most this many problems
 SHOWN_CHARS = 80  # a value echoed in a message is cut to this many characters
 
 
@@ -78,7 +79,10 @@ class ConfigError(MergegateError):
 
     def __init__(self, issues: Sequence[ConfigIssue]) -> None:
         self.issues = tuple(issues)
-        super().__init__("\n".join(str(i) for i in self.issues))
+        lines = [str(i) for i in self.issues[:MAX_SHOWN_ISSUES]]
+        if len(self.issues) > MAX_SHOWN_ISSUES:  # thousands of lines would bury the first ones
+            lines.append(f"... and {len(self.issues) - MAX_SHOWN_ISSUES} more problems")
+        super().__init__("\n".join(lines))
 
 
 class GitError(Exception):
