@@ -384,3 +384,13 @@ def test_thousands_of_problems_print_the_first_fifty() -> None:
     lines = str(info.value).splitlines()
     assert len(lines) == 51
     assert lines[-1] == "... and 250 more problems"
+
+
+def test_a_needs_chain_deeper_than_the_limit_is_an_error() -> None:
+    def chain(length: int) -> str:
+        gates = "".join(f"  g{i}: {{run: x, needs: g{i + 1}}}\n" for i in range(length))
+        return f"version: 1\ngates:\n{gates}  g{length}: {{run: x}}\n"
+
+    parse_config(chain(100))
+    (msg,) = errors_of(chain(2500))
+    assert msg.startswith("gates.yaml:3:16: gates.g0.needs: this gate waits on a chain of 2500")

@@ -507,6 +507,7 @@ def dotted(path: Sequence[str | int]) -> str:
     return out
 
 
+MAX_NEEDS_DEPTH = 100  # deeper chains are a generated file gone wrong, not a pipeline
 MAX_SUGGESTIONS = 50  # "did you mean" is quadratic: a file with thousands of typos gets 50
 
 
@@ -554,6 +555,8 @@ class _Structure:
     def cycle(self, needs: dict[str, list[str]]) -> None:
         graph = {k: [n for n in v if n in self.gates and n != k] for k, v in needs.items()}
         cycle = find_cycle(graph)
+        if not cycle:
+            self.chain(graph)
         if cycle:
             shown = [*cycle, cycle[0]]
             if len(shown) > 10:  # a cycle of 5,000 gates is named by its ends
@@ -564,6 +567,33 @@ class _Structure:
                 f"gates.{first}.needs",
                 "needs cycle: " + " -> ".join(shown),
             )
+
+    def chain(self, graph: dict[str, list[str]]) -> None:
+        deepest = max(needs_depths(graph).items(), key=lambda kv: kv[1], default=("", 0))
+        if deepest[1] > MAX_NEEDS_DEPTH:
+            name = deepest[0]
+            self.add(
+                ("gates", name, "needs"),
+                f"gates.{name}.needs",
+                f"this gate waits on a chain of {deepest[1]} `needs`; at most "
+                f"{MAX_NEEDS_DEPTH} are allowed (gates without `needs` between them run together)",
+            )
+
+
+def needs_depths(graph: Mapping[str, Sequence[str]]) -> dict[str, int]:
+    """How many `needs` hops precede each gate, for an acyclic graph; no recursion."""
+    depth: dict[str, int] = {}
+    for root in graph:
+        stack = [root]
+        while stack:
+            node = stack[-1]
+            waiting = [n for n in graph.get(node, ()) if n not in depth]
+            if waiting:
+                stack.extend(waiting)
+                continue
+            stack.pop()
+            depth[node] = 1 + max((depth[n] for n in graph.get(node, ())), default=-1)
+    return depth
 
 
 def _structure_issues(located: Located, shown: str) -> list[ConfigIssue]:
