@@ -394,3 +394,14 @@ def test_a_needs_chain_deeper_than_the_limit_is_an_error() -> None:
     parse_config(chain(100))
     (msg,) = errors_of(chain(2500))
     assert msg.startswith("gates.yaml:3:16: gates.g0.needs: this gate waits on a chain of 2500")
+
+
+def test_needs_of_the_wrong_type_is_a_located_error() -> None:
+    found = errors_of(
+        "version: 1\ngates:\n  a: {run: x, needs: 1.5}\n  b: {run: x, needs: [1, c]}\n"
+    )
+    assert found == [
+        "gates.yaml:3:15: gates.a.needs: expected a list, got the number 1.5",
+        "gates.yaml:4:23: gates.b.needs[0]: expected a string, got the number 1",
+        "gates.yaml:4:26: gates.b.needs: unknown gate 'c'",
+    ]

@@ -534,8 +534,10 @@ class _Structure:
     def needs(self, name: str, gate: object) -> list[str]:
         raw = gate.get("needs", []) if isinstance(gate, dict) else []
         listed = isinstance(raw, list)
-        names = [n for n in ([raw] if isinstance(raw, str) else raw) if isinstance(n, str)]
-        for i, need in enumerate(names if isinstance(raw, list | str) else []):
+        items = raw if listed else [raw] if isinstance(raw, str) else []
+        for i, need in enumerate(items):
+            if not isinstance(need, str):
+                continue  # pydantic reports the wrong type
             path = ("gates", name, "needs", i) if listed else ("gates", name, "needs")
             if need not in self.gates:
                 self.add(
@@ -543,7 +545,7 @@ class _Structure:
                 )
             elif need == name:
                 self.add(path, f"gates.{name}.needs", "a gate cannot need itself")
-        return names
+        return [n for n in items if isinstance(n, str)]
 
     def hint(self, need: str) -> str:
         if self.suggestions <= 0:
