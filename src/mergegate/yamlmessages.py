@@ -80,24 +80,31 @@ def _location(problem: str, here: Mark, opened: Mark | None) -> Mark:
     return here
 
 
+# (what PyYAML says, what we say); "{since}" names where the unfinished construct opened
+_PLAIN = (
+    ("mapping values are not allowed here",
+     "unexpected `:` here: quote a value that contains `: `, or check the indentation"),
+    ("expected <block end>",
+     "this line is not indented like the lines around it: check the indentation"),
+    ("did not find expected key",
+     "this line is not indented like the lines around it: check the indentation"),
+    ("could not find expected ':'",
+     "expected `key: value` here: is the `:` missing, or the indentation off?"),
+    ("expected ',' or ']'", "expected `,` or `]` inside this `[...]` list{since}"),
+    ("expected ',' or '}'", "expected `,` or `}}` inside this `{{...}}` mapping{since}"),
+    ("unknown escape character",
+     "unknown escape in a double-quoted string: use single quotes, or write `\\\\`"),
+    ("undefined alias", "this alias (`*name`) refers to no anchor (`&name`) defined above it"),
+    ("expected a single document",
+     "gates.yaml holds more than one YAML document (a second `---`): keep one"),
+)  # fmt: skip
+
+
 def _plain(problem: str, opened: Mark | None) -> str:
     since = f" (it opens at line {opened.line}, column {opened.col})" if opened else ""
-    if "mapping values are not allowed here" in problem:
-        return "unexpected `:` here: quote a value that contains `: `, or check the indentation"
-    if "expected <block end>" in problem or "did not find expected key" in problem:
-        return "this line is not indented like the lines around it: check the indentation"
-    if "could not find expected ':'" in problem:
-        return "expected `key: value` here: is the `:` missing, or the indentation off?"
-    if "expected ',' or ']'" in problem:
-        return f"expected `,` or `]` inside this `[...]` list{since}"
-    if "expected ',' or '}'" in problem:
-        return f"expected `,` or `}}` inside this `{{...}}` mapping{since}"
-    if "unknown escape character" in problem:
-        return "unknown escape in a double-quoted string: use single quotes, or write `\\\\`"
-    if "undefined alias" in problem:
-        return "this alias (`*name`) refers to no anchor (`&name`) defined above it"
-    if "expected a single document" in problem:
-        return "gates.yaml holds more than one YAML document (a second `---`): keep one"
+    for needle, message in _PLAIN:
+        if needle in problem:
+            return message.format(since=since)
     if found := _BAD_START.search(problem):
         return f"a value cannot start with {found.group(1)!r}: put the value in quotes"
     return problem.removeprefix(": ")
