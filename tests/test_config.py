@@ -405,3 +405,13 @@ def test_needs_of_the_wrong_type_is_a_located_error() -> None:
         "gates.yaml:4:23: gates.b.needs[0]: expected a string, got the number 1",
         "gates.yaml:4:26: gates.b.needs: unknown gate 'c'",
     ]
+
+
+def test_a_long_secret_written_in_gates_yaml_is_masked_before_the_cut() -> None:
+    secret = "k" * 30 + "Q" * 90  # longer than the 80 characters a message shows
+    (msg,) = errors_of(
+        "version: 1\ndefaults:\n  env: {DEPLOY_TOKEN: " + secret + "}\n"
+        "gates:\n  a:\n    run: x\n    timeout: " + secret + "\n"
+    )
+    assert "kkkk" not in msg
+    assert msg.startswith("gates.yaml:7:5: gates.a.timeout: invalid duration '***'")

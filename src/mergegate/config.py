@@ -16,9 +16,9 @@ import re
 import stat
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
-from typing import Annotated, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
 from pydantic import (
     BaseModel,
@@ -34,8 +34,11 @@ from pydantic import (
 )
 
 from mergegate.config_messages import plain_message
-from mergegate.errors import SHOWN_CHARS, ConfigError, ConfigIssue, clip, shorten
+from mergegate.errors import SHOWN_CHARS, ConfigError, ConfigIssue, clip, masking, shorten
 from mergegate.yamlload import Located, YamlError, load_yaml
+
+if TYPE_CHECKING:
+    from mergegate.redact import Redactor
 
 GATE_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 DURATION_RE = re.compile(r"^(?:(?P<h>[0-9]+)h)?(?:(?P<m>[0-9]+)m)?(?:(?P<s>[0-9]+)s)?$")
@@ -440,49 +443,49 @@ def decode_config(data: bytes, shown: str) -> str:
 
 
 def parse_config(text: str, shown: str = "gates.yaml") -> Config:
-    try:
-        located = load_yaml(text)
-    except YamlError as exc:
-        line, col = (exc.mark.line, exc.mark.col) if exc.mark else (None, None)
-        raise ConfigError([ConfigIssue(shown, line, col, "", exc.message)]) from None
-    if not isinstance(located.data, dict):
-        raise ConfigError(
-            [
-                ConfigIssue(
-                    shown, 1, 1, "", "gates.yaml must be a mapping with `version` and `gates`"
-                )
-            ]
-        )
-    issues = _structure_issues(located, shown)
-    config: Config | None = None
-    try:
-        config = Config.model_validate(located.data)
-    except ValidationError as exc:
-        issues.extend(_pydantic_issues(exc, located, shown))
+    """Parse and validate gates.yaml text; ConfigError lists every problem, each located."""
+    located = _located(text, shown)
+    mask = _config_redactor(located.data).redact
+    with masking(mask):  # a secret written in gates.yaml is masked before a message cuts it
+        issues = _structure_issues(located, shown)
+        config: Config | None = None
+        try:
+            config = Config.model_validate(located.data)
+        except ValidationError as exc:
+            issues.extend(_pydantic_issues(exc, located, shown))
     if issues:
-        raise ConfigError(_redacted(_dedupe(issues), located.data))
+        raise ConfigError([replace(i, message=mask(i.message)) for i in _dedupe(issues)])
     assert config is not None
     return config
 
 
-def _redacted(issues: list[ConfigIssue], data: dict[str, Any]) -> list[ConfigIssue]:
-    """Mask the values of secret-named `env` entries written in gates.yaml itself."""
-    import dataclasses
+def _located(text: str, shown: str) -> Located:
+    try:
+        located = load_yaml(text)
+    except YamlError as exc:
+        line, col = (exc.mark.line, exc.mark.col) if exc.mark else (1, 1)
+        raise ConfigError([ConfigIssue(shown, line, col, "", exc.message)]) from None
+    if not isinstance(located.data, dict):
+        message = "gates.yaml must be a mapping with `version` and `gates`"
+        raise ConfigError([ConfigIssue(shown, 1, 1, "", message)])
+    return located
 
+
+def _config_redactor(data: dict[str, Any]) -> Redactor:
+    """Masks the values of secret-named `env` entries written in gates.yaml itself."""
     from mergegate.redact import Redactor
 
     gates = data.get("gates")
     envs = [data.get("defaults"), *(gates.values() if isinstance(gates, dict) else ())]
     maps = [e.get("env") for e in envs if isinstance(e, dict)]
     values = [
-        {str(k): str(v) for k, v in m.items() if isinstance(v, str)}
+        {str(k): str(_env_value(v)) for k, v in m.items() if isinstance(v, str | int | float)}
         for m in maps
         if isinstance(m, dict)
     ]
     names = data.get("redact")
     extra = [str(n) for n in names] if isinstance(names, list) else []
-    redactor = Redactor.from_environ(*values, extra_names=extra)
-    return [dataclasses.replace(i, message=redactor.redact(i.message)) for i in issues]
+    return Redactor.from_environ(*values, extra_names=extra)
 
 
 def _dedupe(issues: Iterable[ConfigIssue]) -> list[ConfigIssue]:

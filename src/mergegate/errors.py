@@ -10,6 +10,7 @@ import contextlib
 import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,6 +44,7 @@ class ConfigIssue:
         return f"{where}: {self.key}: {self.message}" if self.key else f"{where}: {self.message}"
 
 
+_SCOPED_MASK: ContextVar[Callable[[str], str] | None] = ContextVar("scoped_mask", default=None)
 MAX_SHOWN_ISSUES = 50  # a config error prints at most this many problems
 SHOWN_CHARS = 80  # a value echoed in a message is cut to this many characters
 
@@ -54,7 +56,19 @@ def clip(text: str, limit: int = SHOWN_CHARS) -> str:
     masks the error boundary applies, and its first half would be printed.
     """
     text = _mask_secret_looking(_redact_text(text))
+    scoped = _SCOPED_MASK.get()
+    text = scoped(text) if scoped is not None else text
     return text if len(text) <= limit else text[: limit - 1] + "\u2026"
+
+
+@contextlib.contextmanager
+def masking(mask: Callable[[str], str]) -> Iterator[None]:
+    """Within the block, ``clip`` also applies ``mask`` (secrets known only to the caller)."""
+    token = _SCOPED_MASK.set(mask)
+    try:
+        yield
+    finally:
+        _SCOPED_MASK.reset(token)
 
 
 def shorten(value: object, limit: int = SHOWN_CHARS) -> str:
