@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-# CSI/OSC/other ANSI escape sequences (colours, cursor movement, hyperlinks)
-_ANSI = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[@-Z\\-_])")
+from mergegate.redact import clean
+
 # characters XML 1.0 forbids, plus C1 controls and noncharacters that break consumers
 _XML_BAD = re.compile(
     "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\ud800-\udfff\ufdd0-\ufdef\ufffe\uffff]"
@@ -14,12 +14,13 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def strip_ansi(text: str) -> str:
-    return _ANSI.sub("", text)
+    """The redactor's cleaning (escapes, control bytes, ``\\r``), so both see the same text."""
+    return clean(text)
 
 
 def xml_safe(text: str) -> str:
-    """ANSI escapes removed, then every character XML 1.0 cannot carry replaced by U+FFFD."""
-    return _XML_BAD.sub("\ufffd", strip_ansi(text))
+    """Cleaned text, and any character XML 1.0 cannot carry still left replaced by U+FFFD."""
+    return _XML_BAD.sub("\ufffd", clean(text))
 
 
 def json_safe(text: str) -> str:
