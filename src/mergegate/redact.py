@@ -38,13 +38,13 @@ MIN_PARTIAL = 3  # a piece of a value this long at a cut is masked (DESIGN allow
 MASK = "***"
 EDGE_SLACK = 16  # how far from a cut a partial value is still looked for
 
-# CSI (7- and 8-bit), OSC (to BEL or ST, never past a line), DCS/SOS/PM/APC strings, and
-# two/three-byte escapes (charset selection, keypad modes...).
+# CSI, OSC (to BEL or ST, never past a line) and DCS/SOS/PM/APC strings. Any other ESC
+# is dropped alone: eating the character after it (as a terminal would for ESC 7) would
+# let one inserted byte break a value that the mask then no longer recognises.
 _ANSI = re.compile(
-    r"\x1b\[[0-?]*[ -/]*[@-~]|\x9b[0-?]*[ -/]*[@-~]"
+    r"\x1b\[[0-?]*[ -/]*[@-~]"
     r"|\x1b\][^\x07\x1b\n]*(?:\x07|\x1b\\)?"
     r"|\x1b[PX^_][^\x1b\n]*(?:\x1b\\)?"
-    r"|\x1b[ -/]*[0-~]"
 )
 # control bytes (tab and newline kept), C1, surrogates, noncharacters, invisible format marks
 _UNPRINTABLE = re.compile(

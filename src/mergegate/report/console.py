@@ -14,6 +14,7 @@ import threading
 import time
 from typing import IO, TYPE_CHECKING
 
+from mergegate.excerpt import shorten
 from mergegate.report.text import one_line, xml_safe
 from mergegate.results import GateResult, RunResult, Status
 
@@ -32,6 +33,7 @@ STYLE = {
     Status.SKIPPED: ("–", "dim"),
 }
 TAIL_LINES = 30
+TAIL_CHARS = 8 * 1024  # a console block, not the whole excerpt: that is in the reports
 
 
 def make_console(file: IO[str] | None = None) -> Console:
@@ -227,9 +229,8 @@ class ConsoleReporter:
         )
         self.console.print(Text(clean_output(result.reason)))
         if self.show_tails and result.output_tail.strip():
-            lines = clean_output(result.output_tail).rstrip("\n").splitlines()
-            if len(lines) > TAIL_LINES:
-                lines = [f"[… {len(lines) - TAIL_LINES} more lines above …]", *lines[-TAIL_LINES:]]
+            text = clean_output(result.output_tail).rstrip("\n")
+            lines = shorten(text, TAIL_CHARS, TAIL_LINES).split("\n")
             self.console.print(Text("\n".join("  " + ln for ln in lines), style="dim"))
         self.console.print(Text.assemble("reproduce: ", (result.reproduce, "bold cyan")))
 

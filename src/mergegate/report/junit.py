@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from xml.etree import ElementTree as ET
 
+from mergegate.excerpt import shorten
 from mergegate.report.text import xml_safe
 from mergegate.results import GateResult, RunResult, Status
 
@@ -21,7 +22,7 @@ def _case(result: GateResult) -> object:
     from junit_xml import TestCase
 
     reason = xml_safe(result.reason) or result.status.value
-    output = xml_safe(result.output_tail[-MAX_OUTPUT:])
+    output = xml_safe(shorten(result.output_tail, MAX_OUTPUT))
     body = "\n".join(filter(None, [reason, _details_text(result), output]))
     case = TestCase(
         name=xml_safe(result.name),

@@ -19,6 +19,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from mergegate import excerpt
 from mergegate.report.text import strip_ansi
 from mergegate.results import GateResult, RunResult, Status
 
@@ -114,9 +115,9 @@ def shorten(text: str, limit: int, what: str = "characters") -> str:
 
 
 def _tail(text: str, lines: int = TAIL_LINES, chars: int = TAIL_CHARS) -> tuple[str, int]:
-    kept = clean(text).rstrip("\n").split("\n")[-lines:]
-    joined = "\n".join(kept)[-chars:]
-    return joined, joined.count("\n") + 1
+    """The head and tail of a gate's output (DESIGN §6), and how many lines are shown."""
+    kept = excerpt.shorten(clean(text).rstrip("\n"), chars, lines)
+    return kept, kept.count("\n") + 1
 
 
 # -- formatting ---------------------------------------------------------------------
@@ -209,7 +210,7 @@ def _failure(gate: GateResult, extra: MergeRecord | None, compact: bool) -> str:
     if gate.output_tail.strip() and not compact:
         tail, count = _tail(gate.output_tail)
         out.append(
-            f"\n<details><summary>Last {count} line(s) of output</summary>\n\n"
+            f"\n<details><summary>{count} line(s) of output</summary>\n\n"
             + fenced(tail, "text")
             + "\n</details>\n"
         )
