@@ -31,7 +31,8 @@ def test_many_lines_keep_head_and_tail_cut_at_line_boundaries(tmp_path: Path) ->
     lines = [f"line {i:06d}" for i in range(20_000)]
     text = captured(tmp_path, ("\n".join(lines) + "\n").encode()).tail_text()
     head, marker, tail = _split(text)
-    assert head.startswith("line 000000\n") and head.endswith("\n")
+    assert head.startswith("line 000000\n")
+    assert head.endswith("\n")
     assert tail.endswith("line 019999\n")
     assert all(line in lines for line in (head + tail).splitlines())  # no partial line
     assert "bytes of output omitted" in marker
@@ -47,16 +48,19 @@ def test_a_long_single_line_is_cut_at_a_character_boundary(
     text = out.text()
     assert "\ufffd" not in text
     head, marker, tail = _split(text)
-    assert marker.startswith("… [") and marker.endswith("bytes cut] …")
+    assert marker.startswith("… [")
+    assert marker.endswith("bytes cut] …")
     shown = len(head.encode()) + len(tail.encode())
     assert f"[{len(data) - shown} bytes cut]" in marker
-    assert set(head) <= {"x", char} and set(tail) <= {char, "\n"}
+    assert set(head) <= {"x", char}
+    assert set(tail) <= {char, "\n"}
 
 
 def test_tail_text_keeps_both_ends_within_its_budget(tmp_path: Path) -> None:
     data = b"BEGIN\n" + b"middle line\n" * 50_000 + b"END\n"
     text = captured(tmp_path, data).tail_text(2000)
-    assert text.startswith("BEGIN\n") and text.endswith("END\n")
+    assert text.startswith("BEGIN\n")
+    assert text.endswith("END\n")
     assert len(text.encode()) <= 2100
 
 
@@ -68,7 +72,8 @@ def test_only_head_and_tail_are_read(tmp_path: Path) -> None:
         fh.seek(8 * 1024**3 - 5)
         fh.write(b"TAIL\n")
     out = read_captured(spool)
-    assert len(out.head) == HEAD_BYTES and len(out.tail) == TAIL_BYTES
+    assert len(out.head) == HEAD_BYTES
+    assert len(out.tail) == TAIL_BYTES
     assert out.total == 8 * 1024**3
     assert out.text().endswith("TAIL\n")
 
@@ -77,7 +82,8 @@ def test_shorten_keeps_first_and_last_lines() -> None:
     text = "\n".join(f"l{i}" for i in range(100))
     short = shorten(text, 10_000, 10)
     kept = short.split("\n")
-    assert kept[:2] == ["l0", "l1"] and kept[-1] == "l99"
+    assert kept[:2] == ["l0", "l1"]
+    assert kept[-1] == "l99"
     assert CUT_MARKER.fullmatch(kept[2])
     assert len(kept) == 10
 
@@ -85,7 +91,8 @@ def test_shorten_keeps_first_and_last_lines() -> None:
 def test_shorten_cuts_a_long_line_with_a_marker() -> None:
     short = shorten("a" * 5000 + "b" * 5000, 1000)
     head, marker, tail = _split(short)
-    assert set(head) == {"a"} and set(tail) == {"b"}
+    assert set(head) == {"a"}
+    assert set(tail) == {"b"}
     assert marker == "… [9000 characters cut] …"
 
 
