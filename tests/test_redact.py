@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import re
 import urllib.parse
 
 import pytest
@@ -91,7 +92,7 @@ def test_wrapped_base64_is_masked() -> None:
         lambda v: urllib.parse.quote(v, safe=""),
         urllib.parse.quote,
         urllib.parse.quote_plus,
-        lambda v: urllib.parse.quote(v, safe="").lower(),
+        lambda v: re.sub("%..", lambda m: m.group().lower(), urllib.parse.quote(v, safe="")),
         lambda v: "".join(f"%{b:02x}" for b in v.encode()),
     ],
 )
@@ -143,8 +144,6 @@ def test_pieces_away_from_a_cut_are_left_alone() -> None:
 
 def _decodes_to_a_piece_of(secret: bytes, text: str, size: int = 4) -> bool:
     """Whether any base64 run in ``text``, at any alignment, decodes to ``size`` secret bytes."""
-    import re
-
     pieces = {secret[i : i + size] for i in range(len(secret) - size + 1)}
     for run in re.findall(r"[A-Za-z0-9+/_-]{4,}", text):
         std = run.replace("-", "+").replace("_", "/")
