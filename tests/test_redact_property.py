@@ -20,6 +20,7 @@ import urllib.parse
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+import pytest
 from defusedxml import ElementTree
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -35,6 +36,7 @@ from mergegate.runner import redact_result
 from tests.test_redact import _decodes_to_a_piece_of
 
 GRAM = 4
+HUGE = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 SECRETS = st.text(
     alphabet=st.characters(blacklist_categories=("Cc", "Cs", "Cf", "Co", "Cn", "Zl", "Zp")),
@@ -236,7 +238,8 @@ def _line(before: int, value: bytes, after: int, newline: bool = False) -> bytes
     return b"x" * before + value + b"y" * after + (b"\n" if newline else b"")
 
 
-@SETTINGS
+@pytest.mark.slow
+@HUGE
 @given(value=SECRETS, size=st.integers(HEAD_BYTES + TAIL_BYTES, 200_000))
 def test_at_the_end_of_a_huge_line(value: str, size: int) -> None:
     raw, hidden = value.encode(), b"#" * len(value.encode())
@@ -245,7 +248,8 @@ def test_at_the_end_of_a_huge_line(value: str, size: int) -> None:
     )
 
 
-@SETTINGS
+@pytest.mark.slow
+@HUGE
 @given(
     value=SECRETS,
     split=st.integers(1, 200),
@@ -269,7 +273,8 @@ def test_split_across_the_cut(value: str, split: int, at_head: bool, lines: bool
     assert_no_leak(value, Printed(data=output(raw)), Printed(data=output(b"#" * len(raw))))
 
 
-@SETTINGS
+@pytest.mark.slow
+@HUGE
 @given(value=SECRETS, split=st.integers(1, 200))
 def test_smoke_per_script_tail_split_across_its_cut(value: str, split: int) -> None:
     raw = value.encode()
