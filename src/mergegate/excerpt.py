@@ -132,9 +132,20 @@ def shorten(text: str, max_chars: int, max_lines: int | None = None) -> str:
     return _cut_chars(text, head_n, tail_n)
 
 
+def _outside_markers(text: str, head_end: int, tail_start: int) -> tuple[int, int]:
+    """Move both cut points out of any marker, so an earlier cut stays recognisable."""
+    for found in CUT_MARKER.finditer(text):
+        if found.start() < head_end < found.end():
+            head_end = found.start()
+        if found.start() < tail_start < found.end():
+            tail_start = found.end()
+    return head_end, max(tail_start, head_end)
+
+
 def _cut_chars(text: str, head_n: int, tail_n: int) -> str:
     """Cut the middle of ``text``: on line breaks when near, else mid-line with a marker."""
-    head, tail = text[:head_n], text[len(text) - tail_n :]
+    head_n, tail_from = _outside_markers(text, head_n, len(text) - tail_n)
+    head, tail = text[:head_n], text[tail_from:]
     newline = head.rfind("\n")
     head_end = newline + 1 if newline >= len(head) // 2 else len(head)
     newline = tail.find("\n")

@@ -19,7 +19,7 @@ from __future__ import annotations
 import base64
 import math
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 from mergegate.excerpt import CUT_MARKER
@@ -36,6 +36,7 @@ SECRET_NAME_PARTS = (
 MIN_SECRET_LEN = 4
 MIN_PARTIAL = 3  # a piece of a value this long at a cut is masked (DESIGN allows < 4 shown)
 MASK = "***"
+Mask = Callable[[str], str]  # what a report writer calls on every text it shows, last
 EDGE_SLACK = 16  # how far from a cut a partial value is still looked for
 
 # CSI, OSC (to BEL or ST, never past a line) and DCS/SOS/PM/APC strings. Any other ESC
@@ -92,13 +93,16 @@ def _hex_pattern(byte: int) -> str:
 
 
 def _char_pattern(char: str) -> str:
-    """One character of a value: itself or percent-encoded; whitespace as any whitespace run."""
+    """One character of a value: itself or percent-encoded; whitespace as any whitespace run.
+
+    A backslash may precede it: the Markdown summary escapes punctuation that way.
+    """
     encoded = "".join(_hex_pattern(b) for b in char.encode("utf-8", "surrogatepass"))
     if char == " ":
         return rf"(?:\s+|\+|{encoded})"
     if char.isspace():
         return rf"(?:\s+|{encoded})"
-    return f"(?:{re.escape(char)}|{encoded})"
+    return rf"\\?(?:{re.escape(char)}|{encoded})"
 
 
 def _value_pattern(secret: str) -> str:
@@ -107,7 +111,7 @@ def _value_pattern(secret: str) -> str:
 
 
 def _literal_pattern(text: str) -> str:
-    return r"\n?".join(re.escape(c) for c in text)
+    return r"\n?".join(rf"\\?{re.escape(c)}" for c in text)
 
 
 @dataclass(frozen=True)
@@ -145,7 +149,10 @@ class Redactor:
 
     def redact(self, text: str) -> str:
         """Clean, then mask every form of every value, and partial values at excerpt cuts."""
-        text = clean(text)
+        return self.mask(clean(text))
+
+    def mask(self, text: str) -> str:
+        """Mask text that is already clean (``redact`` is clean, then this)."""
         if self._pattern is None or not text:
             return text
         masked = self._pattern.sub(_mask_keeping_lines, text)

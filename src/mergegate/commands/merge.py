@@ -68,19 +68,22 @@ def fold(runs: list[RunResult]) -> RunResult:
 
 def main(args: argparse.Namespace) -> int:
     from mergegate.commands.run import write_reports
+    from mergegate.redact import Redactor
     from mergegate.report.console import ConsoleReporter
 
     run = fold(load_reports(args.reports))
     paths = {"junit": Path(args.junit), "json": Path(args.json)}
     if args.summary:
         paths["summary"] = Path(args.summary)
-    written = write_reports(run, paths, dict(os.environ))
-    console = ConsoleReporter(show_tails=os.environ.get("GITHUB_ACTIONS") != "true")
+    redactor = Redactor.from_environ(os.environ)  # this job's secrets, on top of each shard's
+    written = write_reports(run, paths, dict(os.environ), redactor=redactor)
+    github_actions = os.environ.get("GITHUB_ACTIONS") == "true"
+    console = ConsoleReporter(show_tails=not github_actions, mask=redactor.redact)
     console.summary(run, written)
     if os.environ.get("GITHUB_ACTIONS") == "true":
         import sys
 
         from mergegate.report import github
 
-        sys.stdout.write(github.render(run))
+        sys.stdout.write(github.render(run, mask=redactor.redact))
     return run.exit_code

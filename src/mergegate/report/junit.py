@@ -12,7 +12,8 @@ from __future__ import annotations
 from xml.etree import ElementTree as ET
 
 from mergegate.excerpt import shorten
-from mergegate.report.text import xml_safe
+from mergegate.redact import Mask
+from mergegate.report.text import masked_run, xml_safe
 from mergegate.results import GateResult, RunResult, Status
 
 MAX_OUTPUT = 16 * 1024
@@ -54,9 +55,22 @@ def _details_text(result: GateResult) -> str:
     return xml_safe("\n".join(lines))
 
 
-def render(run: RunResult) -> str:
+_COUNTS = frozenset({"time", "tests", "failures", "errors", "skipped", "disabled"})
+
+
+def _mask_tree(root: ET.Element, mask: Mask) -> None:
+    """``mask`` over every text and attribute (counts and times stay numbers), last."""
+    for element in root.iter():
+        element.text = mask(element.text) if element.text else element.text
+        for key, value in element.attrib.items():
+            if key not in _COUNTS:
+                element.set(key, mask(value))
+
+
+def render(run: RunResult, mask: Mask = str) -> str:
     from junit_xml import TestSuite
 
+    run = masked_run(run, mask)
     suite = TestSuite("mergegate", [_case(g) for g in run.gates], timestamp=None)
     element = suite.build_xml_doc()
     for case in element.iter("testcase"):
@@ -74,5 +88,6 @@ def render(run: RunResult) -> str:
         },
     )
     root.append(element)
+    _mask_tree(root, mask)
     ET.indent(root)
     return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"

@@ -20,7 +20,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from mergegate import excerpt
-from mergegate.report.text import strip_ansi
+from mergegate.redact import Mask
+from mergegate.report.text import masked_run, strip_ansi
 from mergegate.results import GateResult, RunResult, Status
 
 MAX_BYTES = 1024 * 1024  # GitHub's limit for one step's summary
@@ -444,10 +445,13 @@ def _cut(sections: list[list[str]], budget: int) -> str:
     return "".join(kept)
 
 
-def render(run: RunResult, extra: MergeRecord | None = None, *, budget: int = BUDGET) -> str:
-    """The summary as Markdown, never more than ``budget`` bytes of UTF-8."""
+def render(
+    run: RunResult, extra: MergeRecord | None = None, *, budget: int = BUDGET, mask: Mask = str
+) -> str:
+    """The summary as Markdown, never more than ``budget`` bytes of UTF-8; ``mask`` runs last."""
+    run = masked_run(run, mask)
     for compact in (False, True):
         sections = _sections(run, extra, compact)
         if _size(p for s in sections for p in s) <= budget:
-            return "".join(p for s in sections for p in s)
-    return _cut(sections, budget)
+            return mask("".join(p for s in sections for p in s))
+    return mask(_cut(sections, budget))
