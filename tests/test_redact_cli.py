@@ -182,3 +182,40 @@ def _assert_the_gates_did_print(report: dict[str, object], outputs: Mapping[str,
     assert "***" in gates["reason"]["reason"]
     assert "***" in outputs["dry-run"]
     assert "***" in outputs["pty"]
+
+
+def test_merge_masks_what_the_shards_did_not_know_was_secret(repo: Path) -> None:
+    """The writers' own last pass: a shard printed a value under an innocent name; the
+    merge job holds it as a secret, and no merged output shows it."""
+    write_config(
+        repo,
+        """
+        version: 1
+        gates:
+          leak:
+            run: 'printf "v=\\033[1m%s\\n" "$PLAIN"; exit 1'
+        """,
+    )
+    shard = run_cli(["run", "--json", "shard.json"], cwd=repo, env={"PLAIN": TOKEN})
+    assert shard.returncode == 1
+    assert TOKEN.removeprefix("ghp_") in (repo / "shard.json").read_text()  # the shard kept it
+    step = repo / "step.md"
+    env = {"DEPLOY_TOKEN": TOKEN, "GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(step)}
+    merged = run_cli(
+        ["merge", "shard.json", "--json", "m.json", "--junit", "m.xml", "--summary", "m.md"],
+        cwd=repo,
+        env=env,
+    )
+    assert merged.returncode == 1, merged.stderr
+    outputs = {
+        "stdout": merged.stdout,
+        "stderr": merged.stderr,
+        "json": (repo / "m.json").read_text(),
+        "junit": (repo / "m.xml").read_text(),
+        "junit parsed": _parsed_xml(repo / "m.xml"),
+        "summary": (repo / "m.md").read_text(),
+        "step summary": step.read_text(),
+    }
+    for where, text in outputs.items():
+        _assert_clean(where, text)
+    assert "v=***" in outputs["json"]
