@@ -37,6 +37,8 @@ MIN_SECRET_LEN = 4
 MIN_PARTIAL = 3  # a piece of a value this long at a cut is masked (DESIGN allows < 4 shown)
 MASK = "***"
 Mask = Callable[[str], str]  # what a report writer calls on every text it shows, last
+CACHE_TEXT = 256 * 1024  # longer texts (a whole summary) are masked every time
+CACHE_ENTRIES = 4096
 EDGE_SLACK = 16  # how far from a cut a partial value is still looked for
 
 # CSI, OSC (to BEL or ST, never past a line) and DCS/SOS/PM/APC strings. Any other ESC
@@ -120,6 +122,8 @@ class Redactor:
     short_names: tuple[str, ...] = ()  # secret-named variables too short to mask
     _pattern: re.Pattern[str] | None = field(default=None, compare=False, repr=False)
     _forms: tuple[str, ...] = field(default=(), compare=False, repr=False)
+    # every report writer masks the same outputs again: remember the answers
+    _seen: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def from_environ(cls, *envs: Mapping[str, str], extra_names: Iterable[str] = ()) -> Redactor:
@@ -144,12 +148,23 @@ class Redactor:
         forms = tuple(sorted(set(ordered) | cores, key=lambda v: (-len(v), v)))
         alternatives = [_value_pattern(v) for v in ordered]
         alternatives += [_literal_pattern(c) for c in sorted(cores, key=lambda v: (-len(v), v))]
-        pattern = re.compile("|".join(alternatives)) if alternatives else None
+        pattern = (
+            re.compile(_first_chars(ordered, forms) + "|".join(alternatives))
+            if alternatives
+            else None
+        )
         return cls(ordered, tuple(sorted(short_names)), pattern, forms)
 
     def redact(self, text: str) -> str:
         """Clean, then mask every form of every value, and partial values at excerpt cuts."""
-        return self.mask(clean(text))
+        if self._pattern is None or len(text) > CACHE_TEXT:
+            return self.mask(clean(text))
+        shown = self._seen.get(text)
+        if shown is None:
+            if len(self._seen) >= CACHE_ENTRIES:
+                self._seen.clear()
+            shown = self._seen[text] = self.mask(clean(text))
+        return shown
 
     def mask(self, text: str) -> str:
         """Mask text that is already clean (``redact`` is clean, then this)."""
@@ -195,6 +210,14 @@ class Redactor:
             f"{MIN_SECRET_LEN} characters, so it is not masked"
             for name in self.short_names
         ]
+
+
+def _first_chars(values: Iterable[str], forms: Iterable[str]) -> str:
+    """A look-ahead for the characters a match can start with: most positions fail fast."""
+    first = {"\\", "%", *(v[0] for v in values), *(f[0] for f in forms)}
+    if any(v[0].isspace() for v in values):
+        first.update(" \t\n")
+    return "(?=[" + "".join(re.escape(c) for c in sorted(first)) + "])"
 
 
 def _mask_keeping_lines(match: re.Match[str]) -> str:
