@@ -62,7 +62,7 @@ def _mask_tree(root: ET.Element, mask: Mask) -> None:
     """``mask`` over every text and attribute (counts and times stay numbers), last."""
     for element in root.iter():
         element.text = mask(element.text) if element.text else element.text
-        for key, value in element.attrib.items():
+        for key, value in list(element.attrib.items()):
             if key not in _COUNTS:
                 element.set(key, mask(value))
 
