@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import os
 import re
 import urllib.parse
 from collections.abc import Iterator
@@ -36,8 +37,14 @@ from mergegate.runner import redact_result
 from tests.test_redact import _decodes_to_a_piece_of
 
 GRAM = 4
-HUGE = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# MERGEGATE_LEAK_EXAMPLES=1000 for a deeper search than the suite's default
+EXAMPLES = int(os.environ.get("MERGEGATE_LEAK_EXAMPLES", "60"))
+HUGE = settings(
+    max_examples=max(1, EXAMPLES // 2), deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+SETTINGS = settings(
+    max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 SECRETS = st.text(
     alphabet=st.characters(blacklist_categories=("Cc", "Cs", "Cf", "Co", "Cn", "Zl", "Zp")),
     min_size=GRAM,
