@@ -24,8 +24,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-HEAD_BYTES = 4 * 1024
-TAIL_BYTES = 16 * 1024
+from mergegate.excerpt import HEAD_BYTES, TAIL_BYTES, Captured  # noqa: F401 (re-exported)
+from mergegate.excerpt import read_captured as _read_captured
+
 DEFAULT_GRACE = 3.0
 DEFAULT_MAX_OUTPUT = 2 * 1024**3  # a gate printing more is stopped: it would fill the disk
 POLL = 0.05
@@ -42,39 +43,6 @@ def display_command(run: str | Sequence[str]) -> str:
     import shlex
 
     return shlex.join(run)
-
-
-@dataclass(frozen=True)
-class Captured:
-    """Bounded view of a child's output: head and tail, the middle counted and dropped."""
-
-    head: bytes = b""
-    tail: bytes = b""
-    total: int = 0
-
-    @property
-    def dropped(self) -> int:
-        return max(0, self.total - len(self.head) - len(self.tail))
-
-    def text(self) -> str:
-        head = self.head.decode("utf-8", "replace")
-        if not self.dropped:
-            return head + self.tail.decode("utf-8", "replace")
-        # cut at line boundaries so no partial line (and no partial secret) is shown
-        head_lines = head.rsplit("\n", 1)[0] + "\n" if "\n" in head else ""
-        tail = self.tail.decode("utf-8", "replace")
-        tail_lines = tail.split("\n", 1)[1] if "\n" in tail else ""
-        return f"{head_lines}[… {self.dropped} bytes of output omitted …]\n{tail_lines}"
-
-    def tail_text(self, max_bytes: int = TAIL_BYTES) -> str:
-        """The end of the output, at most ``max_bytes``, saying how much came before it."""
-        if self.total <= max_bytes:
-            return self.text()
-        raw = (self.head + self.tail if not self.dropped else self.tail)[-max_bytes:]
-        text = raw.decode("utf-8", "replace")
-        text = text.split("\n", 1)[1] if "\n" in text[:-1] else text
-        omitted = self.total - len(text.encode("utf-8", "replace"))
-        return f"[… {omitted} bytes of output omitted …]\n{text}"
 
 
 @dataclass(frozen=True)
@@ -133,16 +101,6 @@ def _killpg(pgid: int, sig: int) -> bool:
     except PermissionError:
         return True
     return True
-
-
-def _read_captured(path: Path) -> Captured:
-    with path.open("rb") as fh:
-        total = os.fstat(fh.fileno()).st_size
-        if total <= HEAD_BYTES + TAIL_BYTES:
-            return Captured(head=fh.read(), total=total)
-        head = fh.read(HEAD_BYTES)
-        fh.seek(total - TAIL_BYTES)
-        return Captured(head=head, tail=fh.read(TAIL_BYTES), total=total)
 
 
 class ProcessManager:

@@ -70,17 +70,20 @@ def fold(runs: list[RunResult]) -> RunResult:
 
 def main(args: argparse.Namespace) -> int:
     from mergegate.commands.run import verbosity, write_reports
+    from mergegate.redact import Redactor
     from mergegate.report.console import ConsoleReporter, make_console
 
     run = fold(load_reports(args.reports))
     paths = {"junit": Path(args.junit), "json": Path(args.json)}
     if args.summary:
         paths["summary"] = Path(args.summary)
-    written = write_reports(run, paths, dict(os.environ))
+    redactor = Redactor.from_environ(os.environ)  # this job's secrets, on top of each shard's
+    written = write_reports(run, paths, dict(os.environ), redactor=redactor)
     console = ConsoleReporter(
         make_console(no_color=args.no_color),
         show_tails=os.environ.get("GITHUB_ACTIONS") != "true",
         verbosity=verbosity(args),
+        mask=redactor.redact,
     )
     console.summary(run, written)
     if os.environ.get("GITHUB_ACTIONS") == "true":
@@ -88,5 +91,5 @@ def main(args: argparse.Namespace) -> int:
 
         from mergegate.report import github
 
-        sys.stdout.write(github.render(run))
+        sys.stdout.write(github.render(run, mask=redactor.redact))
     return run.exit_code

@@ -91,7 +91,10 @@ def _run(
 
     github = environ.get("GITHUB_ACTIONS") == "true"
     console = ConsoleReporter(
-        make_console(no_color=args.no_color), show_tails=not github, verbosity=verbosity(args)
+        make_console(no_color=args.no_color),
+        show_tails=not github,
+        verbosity=verbosity(args),
+        mask=redactor.redact,
     )
     procs = ProcessManager()
     runner = Runner(
@@ -167,9 +170,10 @@ def write_reports(
     from mergegate.report.write import write_report
 
     written = []
+    mask = redactor.redact if redactor else str
     renderers: dict[str, Callable[[RunResult], str]] = {
-        "junit": junit.render,
-        "json": json_report.render,
+        "junit": lambda r: junit.render(r, mask),
+        "json": lambda r: json_report.render(r, mask),
     }
     if "summary" in paths or environ.get("GITHUB_STEP_SUMMARY"):
         from mergegate.report import markdown
@@ -180,7 +184,7 @@ def write_reports(
             command=redactor.redact(command) if redactor else command,
             config=config if config and config != "gates.yaml" else None,
         )
-        renderers["summary"] = lambda r: markdown.render(r, record)
+        renderers["summary"] = lambda r: markdown.render(r, record, mask=mask)
     for key, path in paths.items():
         write_report(path, renderers[key](run))
         written.append(_shown(path))
@@ -224,7 +228,8 @@ def _report(
     if environ.get("GITHUB_ACTIONS") == "true":
         from mergegate.report import github
 
-        sys.stdout.write(github.render(run, path_prefix=_repo_prefix(loaded.root)))
+        prefix = _repo_prefix(loaded.root)
+        sys.stdout.write(github.render(run, path_prefix=prefix, mask=redactor.redact))
         sys.stdout.flush()
     return code
 
@@ -269,7 +274,8 @@ def _dry_run(
     from mergegate.errors import GitError
     from mergegate.report.console import make_console, print_plan
 
-    redact = make_redactor(loaded, environ).redact
+    redactor = make_redactor(loaded, environ)
+    redact = redactor.redact
     plans = [
         replace(p, lines=tuple(map(redact, p.lines)), problems=tuple(map(redact, p.problems)))
         for p in dry_run(loaded, selection, base, environ)
@@ -288,7 +294,7 @@ def _dry_run(
         f"order: {order}",
     ]
     console = make_console(no_color=no_color)
-    print_plan(console, plans, [redact(line) for line in header])
+    print_plan(console, plans, [redact(line) for line in header], mask=redactor.redact)
     problems = sum(len(p.problems) for p in plans if p.selected)
     console.print()
     if problems:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from mergegate import filematch
 from mergegate.config import SmokeGate
+from mergegate.excerpt import shorten
 from mergegate.gates import GateContext, PlanContext, PlanInfo, proc_outcome_status
 from mergegate.proc import ProcResult
 from mergegate.results import JSONValue, Outcome, Status
@@ -195,10 +196,8 @@ def _combined_tail(bad: Sequence[Ran]) -> str:
 
 
 def _tail(text: str, limit: int) -> str:
-    if len(text) <= limit:
-        return text
-    cut = text[-limit:]
-    return "[…]\n" + (cut.split("\n", 1)[1] if "\n" in cut else cut)
+    """Head and tail of ``text``; the marker at the cut lets the redactor mask a split value."""
+    return shorten(text, limit)
 
 
 def _plural(n: int, noun: str) -> str:

@@ -14,7 +14,9 @@ import threading
 import time
 from typing import IO, TYPE_CHECKING
 
-from mergegate.report.text import one_line, xml_safe
+from mergegate.excerpt import shorten
+from mergegate.redact import Mask
+from mergegate.report.text import masked_result, masked_run, one_line, xml_safe
 from mergegate.results import GateResult, RunResult, SkipCause, Status
 
 if TYPE_CHECKING:
@@ -32,6 +34,7 @@ STYLE = {
     Status.SKIPPED: ("–", "dim"),
 }
 TAIL_LINES = 30
+TAIL_CHARS = 8 * 1024  # a console block, not the whole excerpt: that is in the reports
 
 
 def make_console(file: IO[str] | None = None, *, no_color: bool = False) -> Console:
@@ -105,11 +108,17 @@ class ConsoleReporter:
     """Receives runner events and prints; owns the live display while gates run."""
 
     def __init__(
-        self, console: Console | None = None, *, show_tails: bool = True, verbosity: int = 0
+        self,
+        console: Console | None = None,
+        *,
+        show_tails: bool = True,
+        verbosity: int = 0,
+        mask: Mask = str,
     ) -> None:
         self.console = console or make_console()
         self.show_tails = show_tails
         self.verbosity = verbosity  # -1 quiet: failures and verdict; 1 verbose: passing output too
+        self.mask = mask  # runs last on everything a gate said, as it is shown
         self.live_mode = live_display_wanted(self.console)
         self._running: dict[str, tuple[str, float]] = {}
         self._lock = threading.Lock()
@@ -148,6 +157,7 @@ class ConsoleReporter:
     def finished(self, result: GateResult) -> None:
         from rich.text import Text
 
+        result = masked_result(result, self.mask)
         with self._lock:
             self._running.pop(result.name, None)
         if self.verbosity < 0:
@@ -158,7 +168,7 @@ class ConsoleReporter:
         if result.started is not None:
             line.append(f" in {_fmt_time(result.duration)}", style="dim")
         if result.reason and result.status is not Status.PASSED:
-            line.append(f" — {one_line(clean_output(result.reason), 120)}")
+            line.append(f" — {self.mask(one_line(clean_output(result.reason), 120))}")
         self._line(line)
 
     def _line(self, line: Text) -> None:
@@ -200,6 +210,7 @@ class ConsoleReporter:
         from rich.table import Table
         from rich.text import Text
 
+        run = masked_run(run, self.mask)
         table = Table(title=None, show_edge=False, header_style="bold", expand=False)
         for column in ("gate", "kind", "status", "time", "reason"):
             table.add_column(
@@ -214,13 +225,13 @@ class ConsoleReporter:
                 result.kind,
                 Text(label, style=style),
                 _fmt_time(result.duration) if result.started else "—",
-                Text(one_line(clean_output(result.reason), 200)),
+                Text(self.mask(one_line(clean_output(result.reason), 200))),
             )
         if self.verbosity >= 0:
             self.console.print()
             self.console.print(table)
         for warning in run.warnings:
-            self.console.print(Text(f"warning: {warning}", style="yellow"))
+            self.console.print(Text(self.mask(f"warning: {warning}"), style="yellow"))
         for result in run.gates:
             if result.status is not Status.PASSED and not (
                 result.status is Status.SKIPPED and not result.blocks
@@ -233,9 +244,10 @@ class ConsoleReporter:
     def _tail(self, result: GateResult) -> None:
         from rich.text import Text
 
-        lines = clean_output(result.output_tail).rstrip("\n").splitlines()
-        if len(lines) > TAIL_LINES and self.verbosity <= 0:
-            lines = [f"[… {len(lines) - TAIL_LINES} more lines above …]", *lines[-TAIL_LINES:]]
+        text = clean_output(result.output_tail).rstrip("\n")
+        if self.verbosity <= 0:
+            text = shorten(text, TAIL_CHARS, TAIL_LINES)
+        lines = self.mask(text).split("\n")
         self.console.print(Text("\n".join("  " + ln for ln in lines), style="dim"))
 
     def _output_block(self, result: GateResult) -> None:
@@ -260,7 +272,7 @@ class ConsoleReporter:
                 Text.assemble((result.name, "bold"), " ", (label, style)), align="left", style=style
             )
         )
-        self.console.print(Text(clean_output(result.reason)))
+        self.console.print(Text(self.mask(clean_output(result.reason))))
         if self.show_tails and result.output_tail.strip():
             self._tail(result)
         self.console.print(Text.assemble("reproduce: ", (result.reproduce, "bold cyan")))
@@ -290,12 +302,14 @@ class ConsoleReporter:
             self.console.print(Text(f"reports: {', '.join(reports)}", style="dim"))
 
 
-def print_plan(console: Console, plans: list[GatePlan], header: list[str]) -> None:
-    """The --dry-run plan and preflight."""
+def print_plan(
+    console: Console, plans: list[GatePlan], header: list[str], mask: Mask = str
+) -> None:
+    """The --dry-run plan and preflight; ``mask`` runs last on every line."""
     from rich.text import Text
 
     for line in header:
-        console.print(Text(line))
+        console.print(Text(mask(line)))
     for plan in plans:
         console.print()
         title = Text.assemble((plan.name, "bold"), f" ({plan.kind})")
@@ -305,6 +319,6 @@ def print_plan(console: Console, plans: list[GatePlan], header: list[str]) -> No
             title.append(f" — {plan.why_not}", style="dim")
         console.print(title)
         for line in plan.lines:
-            console.print(Text("  " + clean_output(line)))
+            console.print(Text("  " + mask(clean_output(line))))
         for problem in plan.problems:
-            console.print(Text("  ✘ " + clean_output(problem), style="red"))
+            console.print(Text("  ✘ " + mask(clean_output(problem)), style="red"))

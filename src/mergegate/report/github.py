@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+from mergegate.redact import Mask
+from mergegate.report.text import masked_run
 from mergegate.results import Annotation, GateResult, RunResult, Status
 
 MAX_PER_LEVEL = 10  # GitHub displays 10 error and 10 warning annotations per step
@@ -146,9 +148,10 @@ def capped(found: Iterable[Notice], limit: int = MAX_PER_LEVEL) -> list[Notice]:
     return shown
 
 
-def annotation_lines(run: RunResult, path_prefix: str = "") -> str:
-    lines = [n.line_text() for n in capped(notices(run, path_prefix))]
-    return "".join(f"{line}\n" for line in lines)
+def annotation_lines(run: RunResult, path_prefix: str = "", mask: Mask = str) -> str:
+    shown = capped(notices(run, path_prefix))
+    masked = [replace(n, title=mask(n.title), message=mask(n.message)) for n in shown]
+    return "".join(f"{n.line_text()}\n" for n in masked)
 
 
 # -- folded, inert output -----------------------------------------------------------
@@ -198,21 +201,26 @@ def _group_body(result: GateResult) -> str:
     return "\n".join(parts) + "\n"
 
 
-def gate_block(result: GateResult) -> str:
-    """One gate's commands, output and result, folded and unable to issue commands."""
-    title = command("group", _group_title(result))
-    return f"{title}\n{inert(_group_body(result))}::endgroup::\n"
+def gate_block(result: GateResult, mask: Mask = str) -> str:
+    """One gate's commands, output and result, folded and unable to issue commands.
+
+    ``mask`` runs on the text itself, before escaping and fencing, so it can never
+    break the ``stop-commands`` fence around it.
+    """
+    title = command("group", mask(_group_title(result)))
+    return f"{title}\n{inert(mask(_group_body(result)))}::endgroup::\n"
 
 
 def _has_block(result: GateResult) -> bool:
     return result.started is not None or bool(result.output_tail) or bool(result.commands)
 
 
-def render(run: RunResult, path_prefix: str = "") -> str:
+def render(run: RunResult, path_prefix: str = "", mask: Mask = str) -> str:
     """Everything to print under GitHub Actions: one group per gate, then the annotations.
 
     ``path_prefix`` is prepended to annotation paths when gates.yaml is not at
     the repository root (GitHub resolves ``file=`` from the workspace).
     """
-    blocks = "".join(gate_block(g) for g in run.gates if _has_block(g))
-    return blocks + annotation_lines(run, path_prefix)
+    run = masked_run(run, mask)
+    blocks = "".join(gate_block(g, mask) for g in run.gates if _has_block(g))
+    return blocks + annotation_lines(run, path_prefix, mask)

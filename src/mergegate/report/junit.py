@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from xml.etree import ElementTree as ET
 
-from mergegate.report.text import xml_safe
+from mergegate.excerpt import shorten
+from mergegate.redact import Mask
+from mergegate.report.text import masked_run, xml_safe
 from mergegate.results import GateResult, RunResult, Status
 
 MAX_OUTPUT = 16 * 1024
@@ -21,7 +23,7 @@ def _case(result: GateResult) -> object:
     from junit_xml import TestCase
 
     reason = xml_safe(result.reason) or result.status.value
-    output = xml_safe(result.output_tail[-MAX_OUTPUT:])
+    output = xml_safe(shorten(result.output_tail, MAX_OUTPUT))
     body = "\n".join(filter(None, [reason, _details_text(result), output]))
     # a passing gate's listed tests (flaky ones, failures within max_failed) show too
     listed = _details_text(result) if result.status is Status.PASSED else ""
@@ -54,9 +56,22 @@ def _details_text(result: GateResult) -> str:
     return xml_safe("\n".join(lines))
 
 
-def render(run: RunResult) -> str:
+_COUNTS = frozenset({"time", "tests", "failures", "errors", "skipped", "disabled"})
+
+
+def _mask_tree(root: ET.Element, mask: Mask) -> None:
+    """``mask`` over every text and attribute (counts and times stay numbers), last."""
+    for element in root.iter():
+        element.text = mask(element.text) if element.text else element.text
+        for key, value in list(element.attrib.items()):
+            if key not in _COUNTS:
+                element.set(key, mask(value))
+
+
+def render(run: RunResult, mask: Mask = str) -> str:
     from junit_xml import TestSuite
 
+    run = masked_run(run, mask)
     # A partial run (--only/--skip/--shard) says so: its green is not a merge verdict.
     properties = {"partial": "true", "not_run": ",".join(run.not_run)} if run.partial else None
     suite = TestSuite(
@@ -78,5 +93,6 @@ def render(run: RunResult) -> str:
         },
     )
     root.append(element)
+    _mask_tree(root, mask)
     ET.indent(root)
     return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"

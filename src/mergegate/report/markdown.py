@@ -19,7 +19,9 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from mergegate.report.text import strip_ansi
+from mergegate import excerpt
+from mergegate.redact import Mask
+from mergegate.report.text import masked_run, strip_ansi
 from mergegate.results import GateResult, RunResult, Status
 
 MAX_BYTES = 1024 * 1024  # GitHub's limit for one step's summary
@@ -114,9 +116,9 @@ def shorten(text: str, limit: int, what: str = "characters") -> str:
 
 
 def _tail(text: str, lines: int = TAIL_LINES, chars: int = TAIL_CHARS) -> tuple[str, int]:
-    kept = clean(text).rstrip("\n").split("\n")[-lines:]
-    joined = "\n".join(kept)[-chars:]
-    return joined, joined.count("\n") + 1
+    """The head and tail of a gate's output (DESIGN §6), and how many lines are shown."""
+    kept = excerpt.shorten(clean(text).rstrip("\n"), chars, lines)
+    return kept, kept.count("\n") + 1
 
 
 # -- formatting ---------------------------------------------------------------------
@@ -214,7 +216,7 @@ def _failure(gate: GateResult, extra: MergeRecord | None, compact: bool) -> str:
     if gate.output_tail.strip() and not compact:
         tail, count = _tail(gate.output_tail)
         out.append(
-            f"\n<details><summary>Last {count} line(s) of output</summary>\n\n"
+            f"\n<details><summary>{count} line(s) of output</summary>\n\n"
             + fenced(tail, "text")
             + "\n</details>\n"
         )
@@ -448,10 +450,13 @@ def _cut(sections: list[list[str]], budget: int) -> str:
     return "".join(kept)
 
 
-def render(run: RunResult, extra: MergeRecord | None = None, *, budget: int = BUDGET) -> str:
-    """The summary as Markdown, never more than ``budget`` bytes of UTF-8."""
+def render(
+    run: RunResult, extra: MergeRecord | None = None, *, budget: int = BUDGET, mask: Mask = str
+) -> str:
+    """The summary as Markdown, never more than ``budget`` bytes of UTF-8; ``mask`` runs last."""
+    run = masked_run(run, mask)
     for compact in (False, True):
         sections = _sections(run, extra, compact)
         if _size(p for s in sections for p in s) <= budget:
-            return "".join(p for s in sections for p in s)
-    return _cut(sections, budget)
+            return mask("".join(p for s in sections for p in s))
+    return mask(_cut(sections, budget))
