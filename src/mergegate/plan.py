@@ -6,9 +6,9 @@ import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from mergegate.config import GateBase, LoadedConfig
 from mergegate.errors import UsageError
 from mergegate.git import LazyBase
+from mergegate.spec import GateSpec, LoadedConfig
 
 
 @dataclass(frozen=True)
@@ -28,7 +28,7 @@ def check_names(names: Iterable[str], known: Sequence[str], flag: str) -> None:
             raise UsageError(f"{flag}: unknown gate {name!r}{hint}; gates are {', '.join(known)}")
 
 
-def needs_closure(gates: Mapping[str, GateBase], names: Iterable[str]) -> set[str]:
+def needs_closure(gates: Mapping[str, GateSpec], names: Iterable[str]) -> set[str]:
     """The named gates and, transitively, every gate they need."""
     todo, seen = list(names), set[str]()
     while todo:
@@ -39,7 +39,7 @@ def needs_closure(gates: Mapping[str, GateBase], names: Iterable[str]) -> set[st
     return seen
 
 
-def _components(gates: Mapping[str, GateBase]) -> list[list[str]]:
+def _components(gates: Mapping[str, GateSpec]) -> list[list[str]]:
     """Groups of gates linked by `needs` (a shard never splits a group)."""
     parent = {n: n for n in gates}
 
@@ -92,7 +92,7 @@ def balance(
 
 
 def assign_shards(
-    gates: Mapping[str, GateBase], total: int, durations: Mapping[str, float] | None = None
+    gates: Mapping[str, GateSpec], total: int, durations: Mapping[str, float] | None = None
 ) -> dict[str, int]:
     """Gate -> shard (1-based): balanced by durations when any gate has one, else hashed."""
     groups = _components(gates)
@@ -154,7 +154,7 @@ def select(
     return Selection(order, frozenset(selected), why_not)
 
 
-def child_env(loaded: LoadedConfig, gate: GateBase, environ: Mapping[str, str]) -> dict[str, str]:
+def child_env(loaded: LoadedConfig, gate: GateSpec, environ: Mapping[str, str]) -> dict[str, str]:
     return {**environ, **loaded.env_of(gate)}
 
 
@@ -214,7 +214,7 @@ def dry_run(
     return plans
 
 
-def _if_changed_line(gate: GateBase, base: LazyBase) -> str:
+def _if_changed_line(gate: GateSpec, base: LazyBase) -> str:
     from mergegate import globs
     from mergegate.errors import GitError
 

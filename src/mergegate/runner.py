@@ -14,13 +14,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 
 from mergegate import __version__, globs
-from mergegate.config import GateBase, LoadedConfig
 from mergegate.errors import GitError, write_crash_log
 from mergegate.git import LazyBase, head_commit
 from mergegate.plan import Selection, child_env
 from mergegate.proc import ProcessManager
 from mergegate.redact import Redactor
 from mergegate.results import GateResult, Outcome, RunResult, SkipCause, Status
+from mergegate.spec import GateSpec as GateBase  # the run path works on compiled specs
+from mergegate.spec import LoadedConfig
 
 
 @dataclass

@@ -15,11 +15,12 @@ from types import FrameType
 from typing import TYPE_CHECKING
 
 from mergegate import treeguard
-from mergegate.config import LoadedConfig, load_config
 from mergegate.git import LazyBase
 from mergegate.plan import GatePlan, Selection, check_names, default_jobs, dry_run, select
+from mergegate.plancache import load_plan
 from mergegate.redact import Redactor
 from mergegate.results import EXIT_BLOCKED, EXIT_OK, RunResult
+from mergegate.spec import LoadedConfig
 
 if TYPE_CHECKING:
     from mergegate.report.console import ConsoleReporter
@@ -30,7 +31,7 @@ def main(args: argparse.Namespace) -> int:
 
     environ = dict(os.environ)
     args.config = config_arg(args)  # -c, $MERGEGATE_CONFIG, or the nearest gates.yaml
-    loaded = load_config(Path(args.config))
+    loaded = load_plan(Path(args.config))  # compiled once, cached: no pydantic when warm
     check_names(args.gates, tuple(loaded.gates), "mergegate run")  # positional: named as typed
     selection = select(loaded, [*args.only, *args.gates], args.skip, args.shard, _durations(args))
     base = LazyBase(loaded.root, args.base, loaded.config.base, environ)

@@ -31,9 +31,9 @@ from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
 from mergegate.proc import ProcessManager, ProcResult, display_command, shell_argv
 
 if TYPE_CHECKING:
-    from mergegate.config import GateBase, LoadedConfig
     from mergegate.git import LazyBase
     from mergegate.results import Outcome
+    from mergegate.spec import GateSpec, LoadedConfig
 
 KINDS: dict[str, str] = {
     "command": "mergegate.gates.command",
@@ -44,12 +44,12 @@ KINDS: dict[str, str] = {
     "forbid": "mergegate.gates.forbid",
 }
 
-G = TypeVar("G", bound="GateBase", covariant=True)
+G = TypeVar("G", bound="GateSpec", covariant=True)
 
 
 class KindModule(Protocol):
-    def run(self, ctx: GateContext[GateBase]) -> Outcome: ...
-    def plan(self, ctx: PlanContext[GateBase]) -> PlanInfo: ...
+    def run(self, ctx: GateContext[GateSpec]) -> Outcome: ...
+    def plan(self, ctx: PlanContext[GateSpec]) -> PlanInfo: ...
 
 
 def kind_module(kind: str) -> ModuleType | None:

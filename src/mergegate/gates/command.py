@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from mergegate.config import CommandGate
 from mergegate.gates import (
     GateContext,
     PlanContext,
@@ -12,9 +11,10 @@ from mergegate.gates import (
 )
 from mergegate.proc import display_command
 from mergegate.results import Outcome, Status
+from mergegate.spec import CommandSpec
 
 
-def run(ctx: GateContext[CommandGate]) -> Outcome:
+def run(ctx: GateContext[CommandSpec]) -> Outcome:
     result = ctx.run_spec(ctx.gate.run)
     status = Status(proc_outcome_status(result))
     reason = "exit code 0" if status is Status.PASSED else result.describe_exit()
@@ -27,7 +27,7 @@ def run(ctx: GateContext[CommandGate]) -> Outcome:
     )
 
 
-def plan(ctx: PlanContext[CommandGate]) -> PlanInfo:
+def plan(ctx: PlanContext[CommandSpec]) -> PlanInfo:
     command = display_command(ctx.gate.run)
     missing = missing_executable(ctx.gate.run, ctx.env, ctx.cwd)
     problems = [f"executable not found on PATH: {missing}"] if missing else []

@@ -33,12 +33,12 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from mergegate.config import ForbidGate
 from mergegate.errors import GitError
 from mergegate.forbid_patterns import builtin_patterns
 from mergegate.gates import GateContext, PlanContext, PlanInfo
 from mergegate.globs import filter_paths
 from mergegate.results import Annotation, JSONValue, Outcome, Status
+from mergegate.spec import ForbidSpec as ForbidGate
 
 SNIFF_BYTES = 8 * 1024
 BLOCK_BYTES = 1024 * 1024

@@ -13,7 +13,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from mergegate.config import SemverGate
 from mergegate.errors import GitError
 from mergegate.gates import GateContext, PlanContext, PlanInfo
 from mergegate.git import Base, candidate_files
@@ -38,6 +37,7 @@ from mergegate.semver.versions import (
     scheme_for,
     source_of,
 )
+from mergegate.spec import SemverSpec as SemverGate
 
 REASON_ITEMS = 3
 MAX_DETAILS = 500

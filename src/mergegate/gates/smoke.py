@@ -18,11 +18,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from mergegate import filematch
-from mergegate.config import SmokeGate
 from mergegate.excerpt import shorten
 from mergegate.gates import GateContext, PlanContext, PlanInfo, proc_outcome_status
 from mergegate.proc import ProcResult
 from mergegate.results import JSONValue, Outcome, Status
+from mergegate.spec import SmokeSpec as SmokeGate
 
 BUILTIN: Mapping[str, tuple[str, ...]] = {
     ".js": ("node",),
@@ -126,7 +126,7 @@ def find_scripts(
 
     found = filematch.find(Path(root), gate.scripts)
     overrides = {suffix.lower(): spec for suffix, spec in gate.interpreter.items()}
-    overrides.setdefault(".py", [project_python(path)])
+    overrides.setdefault(".py", (project_python(path),))
     scripts, refused = [], list(found.refused)
     for match in found.files:
         try:

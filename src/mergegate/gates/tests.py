@@ -25,11 +25,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mergegate import filematch
-from mergegate.config import RunSpec, TestsGate
 from mergegate.gates import GateContext, PlanContext, PlanInfo, missing_executable
 from mergegate.junit_count import Counts, FailedTest, JUnitError, Tally
 from mergegate.proc import ProcResult, display_command
 from mergegate.results import JSONValue, Outcome, Status
+from mergegate.spec import RunValue as RunSpec
+from mergegate.spec import TestsSpec as TestsGate
 from mergegate.summary_lines import TextCounts, parse_summary
 
 NAMES_IN_REASON = 5

@@ -18,10 +18,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from mergegate import git
-from mergegate.config import WitnessGate
 from mergegate.errors import GitError
 from mergegate.gates import GateContext, PlanContext, PlanInfo
 from mergegate.results import Annotation, Outcome, Status
+from mergegate.spec import WitnessSpec as WitnessGate
 from mergegate.witness import WitnessError
 from mergegate.witness.keys import PublicKey, public_key_from_pem
 from mergegate.witness.manifest import (
