@@ -484,10 +484,12 @@ def test_a_gate_stuck_in_python_is_abandoned_as_a_timeout(
     from mergegate.redact import Redactor
     from mergegate.results import Outcome
     from mergegate.runner import Runner, RunOptions
+    from mergegate.spec import SmokeSpec
 
     stuck = types.ModuleType("stuck_kind")
     release = threading.Event()
     stuck.run = lambda ctx: release.wait(60) and Outcome.passed("too late")  # type: ignore[attr-defined]
+    stuck.SPEC = SmokeSpec  # type: ignore[attr-defined]
     sys.modules["stuck_kind"] = stuck
     monkeypatch.setitem(kinds.KINDS, "smoke", "stuck_kind")
     path = write_config(

@@ -16,7 +16,7 @@ import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Union
 
 from pydantic import (
     BaseModel,
@@ -43,7 +43,6 @@ if TYPE_CHECKING:
 
 GATE_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 DURATION_RE = re.compile(r"^(?:(?P<h>[0-9]+)h)?(?:(?P<m>[0-9]+)m)?(?:(?P<s>[0-9]+)s)?$")
-KINDS = ("command", "tests", "smoke", "witness", "semver", "forbid")
 
 
 # -- value types ------------------------------------------------------------------
@@ -315,16 +314,8 @@ def _kind_of(value: Any) -> str:
     return str(getattr(value, "kind", "command"))
 
 
-Gate = Annotated[
-    Annotated[CommandGate, Tag("command")]
-    | Annotated[TestsGate, Tag("tests")]
-    | Annotated[SmokeGate, Tag("smoke")]
-    | Annotated[WitnessGate, Tag("witness")]
-    | Annotated[SemverGate, Tag("semver")]
-    | Annotated[ForbidGate, Tag("forbid")],
-    Discriminator(_kind_of),
-]
-GATE_MODELS: dict[str, type[GateBase]] = {
+# the built-in kinds' models, defined above; any other registered kind brings its own
+_BUILTIN_MODELS: dict[str, type[GateBase]] = {
     "command": CommandGate,
     "tests": TestsGate,
     "smoke": SmokeGate,
@@ -332,6 +323,25 @@ GATE_MODELS: dict[str, type[GateBase]] = {
     "semver": SemverGate,
     "forbid": ForbidGate,
 }
+
+
+def _gate_models() -> dict[str, type[GateBase]]:
+    """Kind -> model for every kind in the registry (mergegate.gates.KINDS), in its order."""
+    from mergegate.gates import KINDS as REGISTRY
+    from mergegate.gates import kind_module
+
+    return {k: _BUILTIN_MODELS.get(k) or kind_module(k).model() for k in REGISTRY}
+
+
+GATE_MODELS = _gate_models()
+KINDS = tuple(GATE_MODELS)
+if TYPE_CHECKING:
+    Gate = GateBase
+else:  # a discriminated union of every registered kind's model
+    Gate = Annotated[
+        Union[tuple(Annotated[m, Tag(k)] for k, m in GATE_MODELS.items())],  # noqa: UP007
+        Discriminator(_kind_of),
+    ]
 
 
 class Config(_Model):

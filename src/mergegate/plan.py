@@ -187,19 +187,15 @@ def dry_run(
             lines.append(f"timeout: {_fmt_seconds(loaded.timeout_of(gate))}")
             if gate.if_changed:
                 lines.append(_if_changed_line(gate, base))
-            module = kind_module(kind)
-            if module is None:
-                problems.append(f"kind {kind!r} is not implemented in this version of mergegate")
+            cwd = loaded.cwd_of(gate)
+            ctx = PlanContext(name, gate, loaded, base, child_env(loaded, gate, environ), cwd)
+            try:
+                info = kind_module(kind).plan(ctx)
+            except Exception as exc:
+                problems.append(f"could not plan this gate: {type(exc).__name__}: {exc}")
             else:
-                cwd = loaded.cwd_of(gate)
-                ctx = PlanContext(name, gate, loaded, base, child_env(loaded, gate, environ), cwd)
-                try:
-                    info = module.plan(ctx)
-                except Exception as exc:
-                    problems.append(f"could not plan this gate: {type(exc).__name__}: {exc}")
-                else:
-                    lines.extend(info.lines)
-                    problems.extend(info.problems)
+                lines.extend(info.lines)
+                problems.extend(info.problems)
         plans.append(
             GatePlan(
                 name,

@@ -286,10 +286,6 @@ class Runner:
             if skip is not None:
                 return skip
         module = kind_module(kind_of(gate))
-        if module is None:
-            return Outcome.error(
-                f"kind {kind_of(gate)!r} is not implemented in this version of mergegate"
-            )
         ctx = GateContext(
             name=name,
             gate=gate,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from mergegate.gates import (
     GateContext,
     PlanContext,
@@ -34,3 +36,23 @@ def plan(ctx: PlanContext[CommandSpec]) -> PlanInfo:
     if not ctx.cwd.is_dir():
         problems.append(f"working directory does not exist: {ctx.cwd}")
     return PlanInfo(lines=[f"run: {command}"], problems=problems)
+
+
+# -- the kind's registration (mergegate.gates.Kind) -----------------------------------
+
+SPEC: type[CommandSpec] = CommandSpec
+
+
+def model() -> type[config.CommandGate]:
+    """The pydantic model of this kind's gates.yaml entries (the validator imports it)."""
+    from mergegate import config
+
+    return config.CommandGate
+
+
+if TYPE_CHECKING:
+    from mergegate import config
+    from mergegate.gates import Kind
+    from mergegate.gates import command as _self
+
+    _checked: Kind = _self

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mergegate.errors import GitError
 from mergegate.gates import GateContext, PlanContext, PlanInfo
@@ -277,3 +278,23 @@ def untracked_only(root: Path, globs: Sequence[str]) -> str:
         f"; only files git ignores match ({shown}): semver compares the files git tracks "
         "at the base and now, so point api.paths at tracked sources (e.g. src/index.ts)"
     )
+
+
+# -- the kind's registration (mergegate.gates.Kind) -----------------------------------
+
+SPEC: type[SemverGate] = SemverGate
+
+
+def model() -> type[config.SemverGate]:
+    """The pydantic model of this kind's gates.yaml entries (the validator imports it)."""
+    from mergegate import config
+
+    return config.SemverGate
+
+
+if TYPE_CHECKING:
+    from mergegate import config
+    from mergegate.gates import Kind
+    from mergegate.gates import semver as _self
+
+    _checked: Kind = _self

@@ -23,6 +23,7 @@ import stat
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mergegate import filematch
 from mergegate.gates import GateContext, PlanContext, PlanInfo, missing_executable
@@ -397,3 +398,23 @@ def _text_counts(summary: TextCounts) -> Counts:
 
 def _text_details(summary: TextCounts) -> dict[str, JSONValue]:
     return {"source": "output", "runner": summary.runner, "summary_line": summary.summary}
+
+
+# -- the kind's registration (mergegate.gates.Kind) -----------------------------------
+
+SPEC: type[TestsGate] = TestsGate
+
+
+def model() -> type[config.TestsGate]:
+    """The pydantic model of this kind's gates.yaml entries (the validator imports it)."""
+    from mergegate import config
+
+    return config.TestsGate
+
+
+if TYPE_CHECKING:
+    from mergegate import config
+    from mergegate.gates import Kind
+    from mergegate.gates import tests as _self
+
+    _checked: Kind = _self

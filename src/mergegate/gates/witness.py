@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mergegate import git
 from mergegate.errors import GitError
@@ -277,3 +277,23 @@ def _manifest_line(layout: Layout) -> str:
         f"manifest: {layout.manifest}, {len(entries)} entries; newest #{len(entries)}: "
         f"{newest.timestamp} {commit} {newest.message!r} ({len(newest.subjects)} files)"
     )
+
+
+# -- the kind's registration (mergegate.gates.Kind) -----------------------------------
+
+SPEC: type[WitnessGate] = WitnessGate
+
+
+def model() -> type[config.WitnessGate]:
+    """The pydantic model of this kind's gates.yaml entries (the validator imports it)."""
+    from mergegate import config
+
+    return config.WitnessGate
+
+
+if TYPE_CHECKING:
+    from mergegate import config
+    from mergegate.gates import Kind
+    from mergegate.gates import witness as _self
+
+    _checked: Kind = _self
