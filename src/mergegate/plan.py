@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from mergegate.errors import UsageError
 from mergegate.git import LazyBase
 from mergegate.spec import GateSpec, LoadedConfig
+from mergegate.words import span
 
 
 @dataclass(frozen=True)
@@ -184,7 +185,7 @@ def dry_run(
         lines: list[str] = []
         problems: list[str] = []
         if name in selection.selected:
-            lines.append(f"timeout: {_fmt_seconds(loaded.timeout_of(gate))}")
+            lines.append(f"timeout: {span(loaded.timeout_of(gate))}")
             if gate.if_changed:
                 lines.append(_if_changed_line(gate, base))
             cwd = loaded.cwd_of(gate)
@@ -224,18 +225,6 @@ def _if_changed_line(gate: GateSpec, base: LazyBase) -> str:
         f"{len(changed)} matching change(s): runs" if changed else "no matching change: skipped"
     )
     return f"if_changed: {patterns} — since {resolved.ref} ({resolved.sha[:12]}): {verdict}"
-
-
-def _fmt_seconds(seconds: float) -> str:
-    total = int(seconds)
-    hours, rest = divmod(total, 3600)
-    minutes, secs = divmod(rest, 60)
-    parts = [
-        f"{hours}h" if hours else "",
-        f"{minutes}m" if minutes else "",
-        f"{secs}s" if secs else "",
-    ]
-    return "".join(parts) or f"{seconds:g}s"
 
 
 def default_jobs() -> int:

@@ -113,7 +113,9 @@ class GateResult:
 
     @property
     def reproduce(self) -> str:
-        return f"mergegate run --only {self.name}"
+        from mergegate.words import reproduce
+
+        return reproduce(self.name, self.kind)
 
     def to_dict(self) -> dict[str, JSONValue]:
         return {

@@ -21,6 +21,7 @@ from mergegate.plancache import load_plan
 from mergegate.redact import Redactor
 from mergegate.results import EXIT_BLOCKED, EXIT_OK, RunResult
 from mergegate.spec import LoadedConfig
+from mergegate.words import reproducing_with
 
 if TYPE_CHECKING:
     from mergegate.report.console import ConsoleReporter
@@ -39,8 +40,9 @@ def main(args: argparse.Namespace) -> int:
     if args.dry_run:
         return _dry_run(loaded, selection, base, environ, jobs, args.config, args.no_color)
     redactor = make_redactor(loaded, environ)
-    run, console = _run(loaded, selection, base, environ, jobs, args, redactor)
-    return _report(run, console, loaded, args, environ, redactor)
+    with reproducing_with(str(args.config)):  # every report's reproduce line names -c FILE
+        run, console = _run(loaded, selection, base, environ, jobs, args, redactor)
+        return _report(run, console, loaded, args, environ, redactor)
 
 
 def _durations(args: argparse.Namespace) -> dict[str, float] | None:

@@ -14,6 +14,7 @@ import threading
 import time
 from typing import IO, TYPE_CHECKING
 
+from mergegate import words
 from mergegate.excerpt import shorten
 from mergegate.redact import Mask
 from mergegate.report.text import masked_result, masked_run, one_line, xml_safe
@@ -78,11 +79,7 @@ def live_display_wanted(console: Console) -> bool:
     return bool(isatty and isatty()) and console.is_interactive
 
 
-def _fmt_time(seconds: float) -> str:
-    if seconds < 60:
-        return f"{seconds:.1f}s"
-    minutes, secs = divmod(int(seconds), 60)
-    return f"{minutes}m{secs:02d}s"
+_fmt_time = words.duration
 
 
 def _status_text(result: GateResult) -> tuple[str, str]:

@@ -19,7 +19,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from mergegate import excerpt
+from mergegate import excerpt, words
 from mergegate.redact import Mask
 from mergegate.report.text import masked_run, strip_ansi
 from mergegate.results import GateResult, RunResult, Status
@@ -124,14 +124,7 @@ def _tail(text: str, lines: int = TAIL_LINES, chars: int = TAIL_CHARS) -> tuple[
 # -- formatting ---------------------------------------------------------------------
 
 
-def duration(seconds: float) -> str:
-    if seconds < 60:
-        return f"{seconds:.1f}s"
-    minutes, secs = divmod(round(seconds), 60)
-    if minutes < 60:
-        return f"{minutes}m{secs:02d}s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h{minutes:02d}m{secs:02d}s"
+duration = words.duration
 
 
 def _utc(epoch: float) -> str:
@@ -157,10 +150,7 @@ def is_failure(result: GateResult) -> bool:
 
 
 def reproduce(result: GateResult, extra: MergeRecord | None) -> str:
-    config = extra.config if extra and extra.config else None
-    if config and config != "gates.yaml":
-        return f"mergegate run -c {config} --only {result.name}"
-    return result.reproduce
+    return words.reproduce(result.name, result.kind, extra.config if extra else None)
 
 
 # -- sections -----------------------------------------------------------------------
