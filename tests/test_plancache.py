@@ -131,6 +131,15 @@ def test_a_corrupt_or_foreign_entry_is_a_miss(tmp_path: Path, cache: Path, entry
     assert json.loads((plans / f"{key}.json").read_text())["key"] == key
 
 
+def test_a_cached_plan_keeps_the_gate_order(tmp_path: Path, cache: Path) -> None:
+    names = ["zeta", "alpha", "mid", "beta"]
+    body = "".join(f"  {n}: {{run: 'true'}}\n" for n in names)
+    path = write_config(tmp_path, "version: 1\ngates:\n" + body)
+    assert list(load_plan(path).gates) == names  # a miss: validated
+    assert _entries(cache)
+    assert list(load_plan(path).gates) == names  # a hit: decoded
+
+
 def test_errors_are_never_cached(tmp_path: Path, cache: Path) -> None:
     write_config(tmp_path, "version: 1\ngates:\n  a: {runn: 'true'}\n")
     for _ in range(2):

@@ -33,6 +33,7 @@ from pydantic import (
 
 from mergegate.config_messages import plain_message
 from mergegate.errors import SHOWN_CHARS, ConfigError, ConfigIssue, clip, masking, shorten
+from mergegate.plan import needs_depths
 from mergegate.plancache import MAX_CONFIG_BYTES as MAX_CONFIG_BYTES
 from mergegate.plancache import read_config_bytes
 from mergegate.spec import DEFAULT_TIMEOUT, LoadedConfig, compile_config
@@ -538,22 +539,6 @@ class _Structure:
                 f"this gate waits on a chain of {deepest[1]} `needs`; at most "
                 f"{MAX_NEEDS_DEPTH} are allowed (gates without `needs` between them run together)",
             )
-
-
-def needs_depths(graph: Mapping[str, Sequence[str]]) -> dict[str, int]:
-    """How many `needs` hops precede each gate, for an acyclic graph; no recursion."""
-    depth: dict[str, int] = {}
-    for root in graph:
-        stack = [root]
-        while stack:
-            node = stack[-1]
-            waiting = [n for n in graph.get(node, ()) if n not in depth]
-            if waiting:
-                stack.extend(waiting)
-                continue
-            stack.pop()
-            depth[node] = 1 + max((depth[n] for n in graph.get(node, ())), default=-1)
-    return depth
 
 
 def _structure_issues(located: Located, shown: str) -> list[ConfigIssue]:

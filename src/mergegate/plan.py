@@ -29,6 +29,35 @@ def check_names(names: Iterable[str], known: Sequence[str], flag: str) -> None:
             raise UsageError(f"{flag}: unknown gate {name!r}{hint}; gates are {', '.join(known)}")
 
 
+def needs_depths(graph: Mapping[str, Sequence[str]]) -> dict[str, int]:
+    """How many `needs` hops precede each gate, for an acyclic graph; no recursion."""
+    depth: dict[str, int] = {}
+    for root in graph:
+        stack = [root]
+        while stack:
+            node = stack[-1]
+            waiting = [n for n in graph.get(node, ()) if n not in depth]
+            if waiting:
+                stack.extend(waiting)
+                continue
+            stack.pop()
+            depth[node] = 1 + max((depth[n] for n in graph.get(node, ())), default=-1)
+    return depth
+
+
+def waves(needs: Mapping[str, Sequence[str]]) -> list[list[str]]:
+    """Gates grouped by how many `needs` hops precede them (what can start together).
+
+    ``needs`` maps each selected gate to what it needs; needs outside it are ignored.
+    """
+    graph = {name: [n for n in deps if n in needs] for name, deps in needs.items()}
+    grouped: dict[int, list[str]] = {}
+    for name, depth in needs_depths(graph).items():
+        grouped.setdefault(depth, []).append(name)
+    order = {name: i for i, name in enumerate(needs)}
+    return [sorted(grouped[d], key=order.__getitem__) for d in sorted(grouped)]
+
+
 def needs_closure(gates: Mapping[str, GateSpec], names: Iterable[str]) -> set[str]:
     """The named gates and, transitively, every gate they need."""
     todo, seen = list(names), set[str]()

@@ -85,7 +85,7 @@ def store_entry(where: Path, key: str, spec: ConfigSpec) -> None:
     """Write atomically (a reader sees a whole entry or none); failures are not errors."""
     import json
 
-    text = json.dumps({"key": key, "plan": to_json(spec)}, sort_keys=True)
+    text = json.dumps({"key": key, "plan": to_json(spec)})  # dict order is gate order
     tmp = where / f".{key}.{os.getpid()}.tmp"
     try:
         where.mkdir(parents=True, exist_ok=True)

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from mergegate import treeguard
 from mergegate.git import LazyBase
-from mergegate.plan import GatePlan, Selection, check_names, default_jobs, dry_run, select
+from mergegate.plan import Selection, check_names, default_jobs, dry_run, select, waves
 from mergegate.plancache import load_plan
 from mergegate.redact import Redactor
 from mergegate.results import EXIT_BLOCKED, EXIT_OK, RunResult
@@ -248,23 +248,6 @@ def _repo_prefix(root: Path) -> str:
         return ""
 
 
-def _waves(plans: list[GatePlan]) -> list[list[str]]:
-    """Gates grouped by how many `needs` hops precede them (what can start together)."""
-    selected = {p.name: p for p in plans if p.selected}
-    level: dict[str, int] = {}
-
-    def depth(name: str) -> int:
-        if name not in level:
-            needs = [n for n in selected[name].needs if n in selected]
-            level[name] = 1 + max((depth(n) for n in needs), default=-1)
-        return level[name]
-
-    waves: dict[int, list[str]] = {}
-    for name in selected:
-        waves.setdefault(depth(name), []).append(name)
-    return [waves[i] for i in sorted(waves)]
-
-
 def _dry_run(
     loaded: LoadedConfig,
     selection: Selection,
@@ -288,7 +271,7 @@ def _dry_run(
         base_line = f"base: {resolved.ref} → {resolved.sha[:12]} (from {resolved.source})"
     except GitError as exc:
         base_line = f"base: unresolved — {exc}"
-    order = " → ".join(", ".join(w) for w in _waves(plans))
+    order = " → ".join(", ".join(w) for w in waves({p.name: p.needs for p in plans if p.selected}))
     header = [
         f"mergegate dry run: {config_name}, {len(selection.selected)} of {len(plans)} gate(s) "
         f"selected, {jobs} at a time; nothing is run",
