@@ -39,7 +39,8 @@ gates:
 _WRAPPER = """
 import atexit, runpy, sys
 atexit.register(lambda: sys.stderr.write(
-    "HEAVY=" + ",".join(m for m in ("pydantic", "yaml", "pydantic_core") if m in sys.modules)
+    "HEAVY=" + ",".join(m for m in ("pydantic", "yaml", "pydantic_core", "rich")
+                        if m in sys.modules)
     + "\\n"))
 sys.argv = ["mergegate", *sys.argv[1:]]
 runpy.run_module("mergegate", run_name="__main__", alter_sys=True)
@@ -75,7 +76,9 @@ def test_a_spec_has_exactly_the_fields_of_its_model(kind: str) -> None:
     assert spec_fields == set(model.model_fields) - {"kind"}
 
 
-def test_a_warm_run_imports_neither_pydantic_nor_yaml(tmp_path: Path, cache: Path) -> None:
+def test_a_warm_run_in_a_log_imports_neither_pydantic_nor_yaml_nor_rich(
+    tmp_path: Path, cache: Path
+) -> None:
     write_config(
         tmp_path,
         """

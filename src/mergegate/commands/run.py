@@ -89,12 +89,12 @@ def _run(
     redactor: Redactor,
 ) -> tuple[RunResult, ConsoleReporter]:
     from mergegate.proc import ProcessManager
-    from mergegate.report.console import ConsoleReporter, make_console
+    from mergegate.report.console import ConsoleReporter, make_run_console
     from mergegate.runner import Events, Runner, RunOptions
 
     github = environ.get("GITHUB_ACTIONS") == "true"
     console = ConsoleReporter(
-        make_console(no_color=args.no_color),
+        make_run_console(no_color=args.no_color),
         show_tails=not github,
         verbosity=verbosity(args),
         mask=redactor.redact,
