@@ -240,20 +240,33 @@ def dry_run(
     return plans
 
 
-def _if_changed_line(gate: GateSpec, base: LazyBase) -> str:
+@dataclass(frozen=True)
+class ChangeMatch:
+    ref: str  # the base, as resolved
+    sha: str
+    matching: tuple[str, ...]  # changed paths that match the gate's if_changed globs
+
+
+def match_if_changed(gate: GateSpec, base: LazyBase) -> ChangeMatch:
+    """What decides `if_changed` (the run and --dry-run both ask here); GitError when unknown."""
     from mergegate import globs
+
+    resolved = base.get()
+    matching = globs.filter_paths(base.changed_files(), gate.if_changed)
+    return ChangeMatch(resolved.ref, resolved.sha, tuple(matching))
+
+
+def _if_changed_line(gate: GateSpec, base: LazyBase) -> str:
     from mergegate.errors import GitError
 
     patterns = ", ".join(gate.if_changed)
     try:
-        resolved = base.get()
-        changed = globs.filter_paths(base.changed_files(), gate.if_changed)
+        match = match_if_changed(gate, base)
     except GitError as exc:
         return f"if_changed: {patterns} — base unknown ({exc}); the gate would be an error"
-    verdict = (
-        f"{len(changed)} matching change(s): runs" if changed else "no matching change: skipped"
-    )
-    return f"if_changed: {patterns} — since {resolved.ref} ({resolved.sha[:12]}): {verdict}"
+    count = len(match.matching)
+    verdict = f"{count} matching change(s): runs" if count else "no matching change: skipped"
+    return f"if_changed: {patterns} — since {match.ref} ({match.sha[:12]}): {verdict}"
 
 
 def default_jobs() -> int:

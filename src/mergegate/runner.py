@@ -13,10 +13,10 @@ import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 
-from mergegate import __version__, globs
+from mergegate import __version__
 from mergegate.errors import GitError, write_crash_log
 from mergegate.git import LazyBase, head_commit
-from mergegate.plan import Selection, child_env
+from mergegate.plan import Selection, child_env, match_if_changed
 from mergegate.proc import ProcessManager
 from mergegate.redact import Redactor
 from mergegate.results import GateResult, Outcome, RunResult, SkipCause, Status
@@ -304,16 +304,15 @@ class Runner:
 
     def _if_changed_skip(self, gate: GateBase) -> Outcome | None:
         try:
-            base = self.base.get()
-            changed = self.base.changed_files()
+            match = match_if_changed(gate, self.base)  # the one if_changed decision
         except GitError as exc:
             return Outcome.error(f"if_changed needs the base to tell what changed: {exc}")
-        if globs.filter_paths(changed, gate.if_changed):
+        if match.matching:
             return None
         return Outcome(
             Status.SKIPPED,
             f"no change matches if_changed ({', '.join(gate.if_changed)}) "
-            f"since {base.ref} ({base.sha[:12]})",
+            f"since {match.ref} ({match.sha[:12]})",
         )
 
     # -- results for gates that never ran ---------------------------------------

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from mergegate import git
 from mergegate.errors import GitError
@@ -23,6 +23,7 @@ from mergegate.gates import GateContext, PlanContext, PlanInfo
 from mergegate.results import Annotation, Outcome, Status
 from mergegate.spec import WitnessSpec as WitnessGate
 from mergegate.witness import WitnessError
+from mergegate.witness.details import EntryDetails, WitnessDetails
 from mergegate.witness.keys import PublicKey, public_key_from_pem
 from mergegate.witness.manifest import (
     MAX_MANIFEST_BYTES,
@@ -160,18 +161,19 @@ def new_entries(
 
 
 def _details(ctx: GateContext[WitnessGate], report: Report, trusted: TrustedKey) -> dict[str, Any]:
-    return {
+    details: WitnessDetails = {  # the names the reports read (witness/details.py)
         "manifest": ctx.gate.manifest,
         "paths": list(ctx.gate.paths),
         "entries": report.entries,
-        "newest": report.newest.to_dict(),
-        "previous": report.previous.to_dict() if report.previous else None,
+        "newest": cast("EntryDetails", report.newest.to_dict()),
+        "previous": cast("EntryDetails", report.previous.to_dict()) if report.previous else None,
         "signature": report.signature,
         "public_key": ctx.gate.public_key,
         "key_source": trusted.source,
         "trusted_keyid": trusted.key.keyid if trusted.key else None,
         "files": report.files,
     }
+    return dict(details)
 
 
 def _annotations(layout: Layout, problems: Sequence[Problem]) -> tuple[Annotation, ...]:
