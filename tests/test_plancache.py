@@ -143,6 +143,20 @@ def test_a_cached_plan_keeps_the_gate_order(tmp_path: Path, cache: Path) -> None
     assert list(load_plan(path).gates) == names  # a hit: decoded
 
 
+def test_a_fifo_or_directory_entry_is_a_miss_not_a_hang(tmp_path: Path, cache: Path) -> None:
+    import os
+
+    path = write_config(tmp_path, "version: 1\ngates:\n  a: {run: 'exit 5'}\n")
+    plans = cache / "mergegate" / "plans"
+    plans.mkdir(parents=True)
+    entry = plans / f"{plan_key(path.read_bytes())}.json"
+    os.mkfifo(entry)  # nobody writes: reading it would block for ever
+    assert load_plan(path).gates["a"].run == "exit 5"  # type: ignore[attr-defined]
+    entry.unlink(missing_ok=True)
+    entry.mkdir()
+    assert load_plan(path).gates["a"].run == "exit 5"  # type: ignore[attr-defined]
+
+
 def test_errors_are_never_cached(tmp_path: Path, cache: Path) -> None:
     write_config(tmp_path, "version: 1\ngates:\n  a: {runn: 'true'}\n")
     for _ in range(2):

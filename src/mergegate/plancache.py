@@ -29,6 +29,7 @@ from mergegate.spec import ConfigSpec, LoadedConfig, from_json, to_json
 
 MAX_CONFIG_BYTES = 1024 * 1024  # a gates.yaml is a few KiB; more is a mistake or an attack
 FORMAT = "mergegate-plan-1"  # bump when the JSON layout of a plan changes
+MAX_ENTRY_BYTES = 64 * MAX_CONFIG_BYTES  # a plan spells out every default of every gate
 MAX_ENTRIES = 64  # one per gates.yaml version seen; older ones are pruned on a store
 
 
@@ -72,12 +73,13 @@ def cache_dir(root: Path) -> Path | None:
 def read_entry(where: Path, key: str) -> ConfigSpec | None:
     import json
 
-    try:
-        data = json.loads((where / f"{key}.json").read_bytes())
+    path = where / f"{key}.json"
+    try:  # a regular file only: a fifo planted here must not stall the run
+        data = json.loads(read_regular(path, str(path), MAX_ENTRY_BYTES))
         if not isinstance(data, dict) or data.get("key") != key:
             return None  # another file under our name
         return from_json(data["plan"])
-    except (OSError, ValueError, TypeError, KeyError, AttributeError, RecursionError):
+    except (ConfigError, ValueError, TypeError, KeyError, AttributeError, RecursionError):
         return None
 
 
@@ -116,7 +118,12 @@ def _file_issue(shown: str, message: str) -> ConfigError:
 
 
 def read_config_bytes(path: Path, shown: str) -> bytes:
-    """The bytes of a regular file of at most MAX_CONFIG_BYTES, or a ConfigError.
+    """The bytes of a regular file of at most MAX_CONFIG_BYTES, or a ConfigError."""
+    return read_regular(path, shown, MAX_CONFIG_BYTES)
+
+
+def read_regular(path: Path, shown: str, limit: int) -> bytes:
+    """The bytes of a regular file of at most ``limit`` bytes, or a ConfigError.
 
     Opened non-blocking so a fifo cannot stall the open; fstat then refuses
     anything that is not a regular file (a fifo, /dev/zero, a directory).
@@ -133,14 +140,14 @@ def read_config_bytes(path: Path, shown: str) -> bytes:
         if not stat.S_ISREG(info.st_mode):
             what = "a directory" if stat.S_ISDIR(info.st_mode) else "not a regular file"
             raise _file_issue(shown, f"{what}: the configuration must be a regular file")
-        data = _read_at_most(fd, MAX_CONFIG_BYTES + 1)
+        data = _read_at_most(fd, limit + 1)
     except OSError as exc:
         raise _file_issue(shown, f"cannot read: {exc.strerror or exc}") from None
     finally:
         os.close(fd)
-    if len(data) > MAX_CONFIG_BYTES:
+    if len(data) > limit:
         raise _file_issue(
-            shown, f"file is larger than {MAX_CONFIG_BYTES // 1024} KiB: is this really gates.yaml?"
+            shown, f"file is larger than {limit // 1024} KiB: is this really gates.yaml?"
         )
     return data
 
