@@ -4,8 +4,9 @@ A run reads the file's bytes (a regular file, bounded) and looks for its
 compiled plan (``mergegate.spec``) in the plan cache:
 ``$XDG_CACHE_HOME/mergegate/plans`` (``~/.cache/mergegate/plans``), one JSON
 file per key, the directory carrying its own ``.gitignore``. The key hashes the
-bytes, mergegate's version and Python's, so an edit, an upgrade or another
-interpreter is a miss. On a miss pydantic validates (``config.load_bytes``) and
+bytes, mergegate's version and Python's (and the size and mtime of config.py and
+spec.py, for an edited checkout), so an edit, an upgrade or another interpreter is
+a miss. On a miss pydantic validates (``config.load_bytes``) and
 the plan is stored; errors are never cached, they are found again each run.
 
 A cache entry that is unreadable, foreign or from another layout is a miss,
@@ -52,10 +53,23 @@ def load_plan(path: Path) -> LoadedConfig:
 
 def plan_key(data: bytes) -> str:
     py = sys.version.encode()
-    parts = (FORMAT.encode(), __version__.encode(), py, sys.implementation.cache_tag.encode())
+    parts = (FORMAT.encode(), __version__.encode(), py, _validator_stamp().encode())
     digest = hashlib.sha256(b"\0".join(parts) + b"\0")
     digest.update(data)
     return digest.hexdigest()
+
+
+def _validator_stamp() -> str:
+    """Size and mtime of the validator's sources: an edited checkout (same version) misses."""
+    here = os.path.dirname(__file__)
+    stamps = []
+    for name in ("config.py", "spec.py"):
+        try:
+            info = os.stat(os.path.join(here, name))
+        except OSError:
+            return "unknown"
+        stamps.append(f"{info.st_size}:{info.st_mtime_ns}")
+    return ",".join(stamps)
 
 
 def cache_dir(root: Path) -> Path | None:
