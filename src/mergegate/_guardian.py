@@ -2,9 +2,11 @@
 
 Started by ``proctree.start_guardian`` as ``python -I -S _guardian.py VAR TOKEN``
 in its own session, with a pipe from mergegate on stdin. mergegate writes
-``done`` when it has stopped everything itself; end of file without it means
-mergegate was killed (SIGKILL, OOM killer). Then every process whose
-environment carries TOKEN in VAR, and everything below such a process, is
+``done`` when it has stopped everything itself, and ``PID STARTTIME`` for each
+orphan it adopted that carries no token (it cleared its environment); end of
+file without ``done`` means mergegate was killed (SIGKILL, OOM killer). Then
+every process whose environment carries TOKEN in VAR, every reported orphan
+still alive (same start time: not a reused pid), and everything below them, is
 frozen with SIGSTOP (so nothing forks away while we look), looked for again
 until no new one appears, and SIGKILLed.
 
@@ -22,15 +24,16 @@ import time
 ROUNDS_LIMIT = 200  # bounds a fork bomb; each round freezes what it finds
 
 
-def _snapshot() -> dict[int, int]:
-    """pid -> ppid for every process we can see."""
-    table: dict[int, int] = {}
+def _snapshot() -> dict[int, tuple[int, bytes]]:
+    """pid -> (ppid, start time) for every process we can see."""
+    table: dict[int, tuple[int, bytes]] = {}
     for name in os.listdir("/proc"):
         if not name.isdigit():
             continue
         try:
             with open(f"/proc/{name}/stat", "rb") as fh:
-                table[int(name)] = int(fh.read().rsplit(b")", 1)[1].split()[1])
+                fields = fh.read().rsplit(b")", 1)[1].split()
+            table[int(name)] = (int(fields[1]), fields[19])
         except (OSError, IndexError, ValueError):
             continue
     return table
@@ -48,12 +51,13 @@ def _tokened(pid: int, needle: bytes, token: str) -> bool:
     return False
 
 
-def _targets(var: str, token: str, me: int) -> set[int]:
+def _targets(var: str, token: str, me: int, adopted: dict[int, bytes]) -> set[int]:
     table = _snapshot()
     needle = var.encode() + b"="
     found = {pid for pid in table if pid != me and _tokened(pid, needle, token)}
+    found |= {pid for pid, start in adopted.items() if table.get(pid, (0, b""))[1] == start}
     children: dict[int, list[int]] = {}
-    for pid, ppid in table.items():
+    for pid, (ppid, _) in table.items():
         children.setdefault(ppid, []).append(pid)
     stack = list(found)
     while stack:  # everything below a tokened process, tokened or not
@@ -72,11 +76,11 @@ def _signal(pids: set[int], sig: int) -> None:
             continue
 
 
-def sweep(var: str, token: str) -> None:
+def sweep(var: str, token: str, adopted: dict[int, bytes]) -> None:
     me = os.getpid()
     frozen: set[int] = set()
     for _ in range(ROUNDS_LIMIT):
-        new = _targets(var, token, me) - frozen
+        new = _targets(var, token, me, adopted) - frozen
         if not new:
             break
         _signal(new, signal.SIGSTOP)
@@ -90,10 +94,14 @@ def main(argv: list[str]) -> int:
     var, token = argv[1], argv[2]
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGPIPE):
         signal.signal(sig, signal.SIG_IGN)
+    adopted: dict[int, bytes] = {}
     for line in sys.stdin.buffer:
-        if line.strip() == b"done":
+        words = line.split()
+        if words == [b"done"]:
             return 0
-    sweep(var, token)
+        if len(words) == 2 and words[0].isdigit():
+            adopted[int(words[0])] = words[1]
+    sweep(var, token, adopted)
     return 0
 
 

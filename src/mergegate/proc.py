@@ -39,6 +39,7 @@ TAIL_BYTES = 16 * 1024
 DEFAULT_GRACE = 3.0
 DEFAULT_MAX_OUTPUT = 2 * 1024**3  # a gate printing more is stopped: it would fill the disk
 POLL = 0.05
+LOOK_EVERY = 0.5  # while commands run, how often orphans that dropped their token are sought
 KILL_WAIT = 5.0  # after SIGKILL, how long to look for processes still being torn down
 
 
@@ -181,6 +182,8 @@ class ProcessManager:
         self._seq = 0
         self._leaders: set[int] = set()  # started by us and not yet waited for: never reaped here
         self._busy: dict[threading.Event, int] = {}  # commands in flight per cancel event
+        self._told: set[int] = set()  # strays already named to the guardian
+        self._next_look = 0.0  # monotonic: when the watchdog next looks for strays
         self._tree = proctree.become_subreaper() and proctree.available()
         self._guardian: subprocess.Popen[bytes] | None = None
 
@@ -349,16 +352,27 @@ class ProcessManager:
             return []
         me, my_sid = os.getpid(), os.getsid(0)
         guardian = self._guardian.pid if self._guardian else None
-        found = []
+        found, new_strays = [], []
         with self._lock:
             for p in proctree.descendants(me):
                 ours = p.top == guardian or p.top_sid == my_sid
                 if p.zombie:
                     if p.ppid == me and not ours and p.pid not in self._leaders:
                         proctree.reap(p.pid)
-                elif token in p.tokens or (strays and not p.tokens and not ours):
+                    continue
+                stray = not p.tokens and not ours
+                if stray and p.pid not in self._told:
+                    new_strays.append(p)
+                if token in p.tokens or (strays and stray):
                     found.append(p.pid)
+            self._tell(new_strays)
         return found
+
+    def _tell(self, strays: list[proctree.Proc]) -> None:
+        """The guardian cannot find a stray by token: give it the pid while we can."""
+        if strays and self._guardian is not None:
+            proctree.tell_guardian(self._guardian, strays)
+            self._told.update(p.pid for p in strays)
 
     def _stop(self, find: Callable[[], list[int]], deadline: float) -> None:
         """SIGTERM what ``find`` returns until it is empty or the deadline passes, then SIGKILL."""
@@ -391,6 +405,9 @@ class ProcessManager:
                 now = time.monotonic()
                 for live in list(self._live.values()):
                     self._check(live, now)
+                if self._tree and self._live and now >= self._next_look:
+                    self._scan(self._token, strays=False)  # names new strays to the guardian
+                    self._next_look = now + LOOK_EVERY
                 self._wake.wait(POLL if self._live else 1.0)
 
     def _check(self, live: _Live, now: float) -> None:

@@ -47,6 +47,7 @@ class Proc:
     tokens: frozenset[str]
     top: int  # the child of the walk's root this process is under (itself for a child)
     top_sid: int  # that child's session: the root's own session marks its own helpers
+    start: bytes = b""  # start time in clock ticks since boot: tells a reused pid apart
 
 
 def become_subreaper() -> bool:
@@ -87,14 +88,14 @@ def _children(pid: int) -> list[int]:
     return found
 
 
-def _stat(pid: int) -> tuple[int, int, bool] | None:
-    """(ppid, sid, zombie) of a process, None when it is gone."""
+def _stat(pid: int) -> tuple[int, int, bool, bytes] | None:
+    """(ppid, sid, zombie, start time) of a process, None when it is gone."""
     try:
         with open(f"/proc/{pid}/stat", "rb") as fh:
             fields = fh.read().rsplit(b")", 1)[1].split()
     except (OSError, IndexError):
         return None
-    return int(fields[1]), int(fields[3]), fields[0] in (b"Z", b"X")
+    return int(fields[1]), int(fields[3]), fields[0] in (b"Z", b"X"), fields[19]
 
 
 def _tokens(pid: int) -> frozenset[str] | None:
@@ -123,10 +124,10 @@ def descendants(root: int) -> Iterator[Proc]:
         if stat is None or pid in seen:
             continue
         seen.add(pid)
-        ppid, sid, zombie = stat
+        ppid, sid, zombie, start = stat
         top_sid = sid if top == pid else top_sid
         tokens = (None if zombie else _tokens(pid)) or inherited
-        yield Proc(pid, ppid, sid, zombie, tokens, top, top_sid)
+        yield Proc(pid, ppid, sid, zombie, tokens, top, top_sid, start)
         stack.extend((c, tokens, top, top_sid) for c in _children(pid))
 
 
@@ -158,6 +159,15 @@ def start_guardian(run_token: str) -> subprocess.Popen[bytes] | None:
         )
     except OSError:
         return None
+
+
+def tell_guardian(guardian: subprocess.Popen[bytes], procs: Iterable[Proc]) -> None:
+    """Name orphans without a token, so the guardian can find them if we die."""
+    lines = b"".join(b"%d %s\n" % (p.pid, p.start) for p in procs)
+    with contextlib.suppress(OSError, ValueError):
+        assert guardian.stdin is not None
+        guardian.stdin.write(lines)
+        guardian.stdin.flush()
 
 
 def stop_guardian(guardian: subprocess.Popen[bytes], timeout: float = 5.0) -> None:
