@@ -112,7 +112,8 @@ def test_nothing_survives_a_passing_gate(repo: Path) -> None:
 
 @pytest.mark.slow
 def test_nothing_survives_a_gate_that_times_out(repo: Path) -> None:
-    write_spawning_config(repo, "trap '' TERM; while :; do sleep 1; done", timeout="3")
+    # the timeout leaves the escapes ample time to start first, even on a busy machine
+    write_spawning_config(repo, "trap '' TERM; while :; do sleep 1; done", timeout="20")
     proc = start_mergegate(repo)
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 1, out + err
@@ -161,7 +162,7 @@ def test_a_term_ignoring_smoke_script_cannot_keep_mergegate_alive(repo: Path) ->
         """
         version: 1
         gates:
-          smoke: {kind: smoke, scripts: "smoke/*.sh", timeout: 3}
+          smoke: {kind: smoke, scripts: "smoke/*.sh", timeout: 5}
         """,
     )
     proc = start_mergegate(repo)
