@@ -533,3 +533,43 @@ def test_a_gate_stuck_in_python_is_abandoned_as_a_timeout(
     assert "abandoned" in by_name["hangs"].reason
     assert by_name["fine"].status.value == "passed"
     assert result.exit_code == 1
+
+
+def test_interrupt_just_as_the_last_gate_passes_is_red(repo: Path) -> None:
+    """The signal lands after every gate passed (the handler is called, as a signal would)."""
+    from mergegate.config import load_config
+    from mergegate.git import LazyBase
+    from mergegate.plan import select
+    from mergegate.proc import ProcessManager
+    from mergegate.redact import Redactor
+    from mergegate.report import junit
+    from mergegate.results import GateResult
+    from mergegate.runner import Events, Runner, RunOptions
+
+    path = write_config(repo, "version: 1\ngates:\n  a: {run: 'true'}\n  b: {run: 'true'}\n")
+    loaded = load_config(path)
+    procs = ProcessManager()
+    finished: list[str] = []
+
+    def on_finished(result: GateResult) -> None:
+        finished.append(result.name)
+        if len(finished) == 2:
+            runner.interrupt()
+
+    runner = Runner(
+        loaded,
+        select(loaded),
+        LazyBase(repo, None, None, {}),
+        dict(os.environ),
+        procs,
+        Redactor(),
+        RunOptions(jobs=2),
+        Events(finished=on_finished),
+    )
+    result = runner.run()
+    procs.close()
+    assert [g.status.value for g in result.gates] == ["passed", "passed"]
+    assert result.exit_code == 130
+    xml = junit.render(result)
+    assert '<testcase name="interrupted" classname="gates.run"' in xml
+    assert "<error" in xml

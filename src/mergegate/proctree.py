@@ -156,6 +156,8 @@ def start_guardian(run_token: str) -> subprocess.Popen[bytes] | None:
             stderr=subprocess.DEVNULL,
             start_new_session=True,  # a Ctrl-C or a kill of our group must not reach it
             close_fds=True,
+            # tokened, so no other run's sweep takes it for a stray; inherits an outer run's token
+            env={**os.environ, TOKEN_VAR: child_token(dict(os.environ), "guardian")},
         )
     except OSError:
         return None
