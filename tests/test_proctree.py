@@ -117,7 +117,9 @@ def test_nothing_survives_a_gate_that_times_out(repo: Path) -> None:
     proc = start_mergegate(repo)
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 1, out + err
-    assert gate_json(load_json(repo / "reports" / "gates.json"), "spawn")["status"] == "timeout"
+    spawn = gate_json(load_json(repo / "reports" / "gates.json"), "spawn")
+    assert spawn["status"] == "timeout"
+    assert "abandoned" not in spawn["reason"]  # the TERM-ignoring leader was SIGKILLed
     assert_gone(*escaped_pids(repo), within=30)
 
 

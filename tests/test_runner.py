@@ -461,6 +461,7 @@ def test_negated_character_class_never_matches_a_slash() -> None:
     assert not match("a[!b]c", "a/c")
 
 
+@pytest.mark.slow
 def test_catastrophic_project_pattern_times_out_with_a_reason(repo: Path) -> None:
     (repo / "victim.txt").write_text("a" * 40 + "!\n")
     proc, report = run_gates(
@@ -484,6 +485,7 @@ def test_catastrophic_project_pattern_times_out_with_a_reason(repo: Path) -> Non
     assert gate_json(report, "fine")["status"] == "passed"
 
 
+@pytest.mark.slow
 def test_a_gate_stuck_in_python_is_abandoned_as_a_timeout(
     repo: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -573,3 +575,46 @@ def test_interrupt_just_as_the_last_gate_passes_is_red(repo: Path) -> None:
     xml = junit.render(result)
     assert '<testcase name="interrupted" classname="gates.run"' in xml
     assert "<error" in xml
+
+
+@pytest.mark.slow
+def test_a_gate_computing_past_its_cpu_budget_is_abandoned(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A kind that burns CPU and ignores its deadline is stopped by its own CPU clock."""
+    import types
+
+    from mergegate import gates as kinds
+    from mergegate.config import load_config
+    from mergegate.git import LazyBase
+    from mergegate.plan import select
+    from mergegate.proc import ProcessManager
+    from mergegate.redact import Redactor
+    from mergegate.results import Outcome
+    from mergegate.runner import Runner
+
+    release = threading.Event()
+
+    def spin(ctx: object) -> Outcome:
+        while not release.is_set():
+            sum(range(1000))
+        return Outcome.passed("too late")
+
+    burner = types.ModuleType("burner_kind")
+    burner.run = spin  # type: ignore[attr-defined]
+    sys.modules["burner_kind"] = burner
+    monkeypatch.setitem(kinds.KINDS, "smoke", "burner_kind")
+    body = "version: 1\ngates:\n  spins: {kind: smoke, scripts: x, timeout: 1}\n"
+    path = write_config(repo, body)
+    loaded = load_config(path)
+    procs = ProcessManager(grace=0.5)
+    runner = Runner(
+        loaded, select(loaded), LazyBase(repo, None, None, {}), dict(os.environ), procs, Redactor()
+    )
+    result = runner.run()  # returns only because the spinning gate is abandoned
+    release.set()
+    procs.close()
+    del sys.modules["burner_kind"]
+    (spins,) = result.gates
+    assert spins.status.value == "timeout"
+    assert "abandoned" in spins.reason
