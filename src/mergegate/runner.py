@@ -91,23 +91,20 @@ class _Running:
     idle_since: float | None = None  # monotonic; since when it has used no CPU and slept
 
 
-def _thread_cpu(thread: threading.Thread) -> float | None:
-    """CPU seconds the thread has used; None where the platform cannot tell."""
-    if thread.ident is None or not hasattr(time, "pthread_getcpuclockid"):
-        return None
-    try:
-        return time.clock_gettime(time.pthread_getcpuclockid(thread.ident))
-    except (OSError, ValueError):
-        return None
+_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
-def _thread_runnable(thread: threading.Thread) -> bool:
-    """True when the kernel says the thread is running or waiting for a CPU (Linux)."""
+def _thread_sample(thread: threading.Thread) -> tuple[float, bool] | None:
+    """(CPU seconds used, running or waiting for a CPU) of a live thread, from /proc (Linux).
+
+    None where the platform cannot tell, or once the thread is gone.
+    """
     try:
         with open(f"/proc/{os.getpid()}/task/{thread.native_id}/stat", "rb") as fh:
-            return fh.read().rsplit(b")", 1)[1].split()[0] == b"R"
-    except (OSError, IndexError):
-        return False
+            fields = fh.read().rsplit(b")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / _TICKS, fields[0] == b"R"
+    except (OSError, IndexError, ValueError):
+        return None
 
 
 @dataclass
@@ -258,10 +255,10 @@ class Runner:
         if now < entry.deadline or self.procs.busy(entry.cancel):
             entry.idle_since = None
             return False
-        cpu = _thread_cpu(entry.thread)
+        cpu, runnable = _thread_sample(entry.thread) or (None, False)
         if cpu is not None and cpu >= entry.cpu_budget:
             return True  # computing, but far longer than the gate's own bound allows
-        if (cpu is not None and cpu != entry.last_cpu) or _thread_runnable(entry.thread):
+        if (cpu is not None and cpu != entry.last_cpu) or runnable:
             entry.last_cpu, entry.idle_since = cpu, None
             return False
         entry.idle_since = entry.idle_since or now
