@@ -231,24 +231,39 @@ def _ppid(pid: int) -> int:
         return -1
 
 
+ZOMBIE_MAKER = """
+import os, sys, time
+if os.fork() == 0:
+    os._exit(0)  # stays in the gate's group as a zombie: its parent never waits for it
+os.setsid()  # the parent leaves the group, so only the zombie is left in it
+open(sys.argv[1], "w").write("ready")
+time.sleep(300)
+"""
+
+
 @pytest.mark.slow
 def test_leftover_zombies_do_not_cost_the_grace(tmp_path: Path) -> None:
-    """Orphans that exit on their own are reaped; the (huge) grace is never waited."""
+    """A zombie left in a gate's group is reaped; the (huge) grace is never waited."""
+    (tmp_path / "zombie.py").write_text(ZOMBIE_MAKER)
     pm = ProcessManager(grace=600)
     results = []
 
     def many() -> None:
-        for _ in range(30):
-            argv = shell_argv("(sleep 0.05 &); (true &); exit 0")
-            results.append(pm.run(argv, cwd=tmp_path, env=os.environ, timeout=60))
+        for i in range(10):
+            ready = tmp_path / f"ready-{i}"
+            script = (
+                f"python3 {tmp_path}/zombie.py {ready} & "
+                f"until [ -s {ready} ]; do sleep 0.02; done; (sleep 0.05 &); exit 0"
+            )
+            results.append(pm.run(shell_argv(script), cwd=tmp_path, env=os.environ, timeout=60))
 
     zombies_before = _zombie_children()
     worker = threading.Thread(target=many)
     worker.start()
-    worker.join(timeout=120)  # bounds a hang: waiting the grace even once would take 600 s
+    worker.join(timeout=300)  # bounds a hang: waiting the grace even once would take 600 s
     assert not worker.is_alive()
     pm.close()
-    assert len(results) == 30
+    assert len(results) == 10
     assert all(r.ok for r in results)
     assert _zombie_children() <= zombies_before
 
