@@ -114,7 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=_positive_int,
         default=None,
         metavar="N",
-        help="gates run at once (default: usable CPUs)",
+        help="gates run at once (default: twice the usable CPUs, at least 8)",
     )
     run.add_argument("--fail-fast", action="store_true", help="stop at the first blocking failure")
     run.add_argument("--base", metavar="REF", help="the ref diff-based gates compare against")

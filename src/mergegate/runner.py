@@ -2,10 +2,20 @@
 
 The main thread schedules; each gate runs in a daemon thread that reports back
 through a queue. Results come out in config order whatever finished first.
+
+A gate that does not come back is abandoned (recorded as timed out), but
+never while the gate is still doing its own timeout handling: its processes
+are bounded by the process manager (deadline + kill grace), so a gate with a
+command in flight is waited for; work in Python is judged by the gate
+thread's own CPU clock, the clock that bounded work (the regex engine's
+timeout) also counts in, so a starved thread on a busy machine is never
+mistaken for a stuck one. Only a thread that sits idle past deadline + grace
++ margin, or burns more CPU than its whole budget, is abandoned.
 """
 
 from __future__ import annotations
 
+import os
 import queue
 import threading
 import time
@@ -60,7 +70,7 @@ def redact_result(result: GateResult, redactor: Redactor) -> GateResult:
 
 
 def overrun_grace(timeout: float) -> float:
-    """How long past its timeout a gate may take to come back before it is abandoned.
+    """How long past its timeout (and the kill grace) a stuck gate may take before it is abandoned.
 
     Process gates come back on their own (the watchdog kills them); this catches
     work stuck in Python, such as a catastrophic regex or a huge API load.
@@ -72,8 +82,29 @@ def overrun_grace(timeout: float) -> float:
 class _Running:
     thread: threading.Thread
     cancel: threading.Event
-    started: float
-    abandon_at: float  # monotonic
+    started: float  # epoch seconds
+    deadline: float  # monotonic
+    abandon_after: float  # monotonic: deadline + kill grace + margin
+    cpu_budget: float  # seconds of the thread's own CPU time it may use in all
+    margin: float
+    last_cpu: float | None = None
+    idle_since: float | None = None  # monotonic; since when it has used no CPU and slept
+
+
+_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def _thread_sample(thread: threading.Thread) -> tuple[float, bool] | None:
+    """(CPU seconds used, running or waiting for a CPU) of a live thread, from /proc (Linux).
+
+    None where the platform cannot tell, or once the thread is gone.
+    """
+    try:
+        with open(f"/proc/{os.getpid()}/task/{thread.native_id}/stat", "rb") as fh:
+            fields = fh.read().rsplit(b")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / _TICKS, fields[0] == b"R"
+    except (OSError, IndexError, ValueError):
+        return None
 
 
 @dataclass
@@ -164,8 +195,16 @@ class Runner:
         )
         self.events.started(name, kind_of(gate))
         timeout = self.loaded.timeout_of(gate)
+        margin = overrun_grace(timeout)
+        deadline = time.monotonic() + timeout
         entry = _Running(
-            thread, cancel, time.time(), time.monotonic() + timeout + overrun_grace(timeout)
+            thread,
+            cancel,
+            time.time(),
+            deadline,
+            abandon_after=deadline + self.procs.grace + margin,
+            cpu_budget=timeout + self.procs.grace + margin,
+            margin=margin,
         )
         thread.start()
         return entry
@@ -194,10 +233,10 @@ class Runner:
     def _abandon_overdue(
         self, running: dict[str, _Running], results: dict[str, GateResult]
     ) -> None:
-        """A gate far past its timeout is recorded as timed out, never waited for forever."""
+        """A gate stuck far past its timeout is recorded as timed out, never waited for forever."""
         now = time.monotonic()
         for name, entry in list(running.items()):
-            if now < entry.abandon_at:
+            if not self._stuck(entry, now):
                 continue
             entry.cancel.set()
             del running[name]
@@ -210,6 +249,20 @@ class Runner:
                 duration=time.time() - entry.started,
             )
             self._record(name, result, results)
+
+    def _stuck(self, entry: _Running, now: float) -> bool:
+        """Idle (no CPU, not runnable) a margin past deadline + grace, or over its CPU budget."""
+        if now < entry.deadline or self.procs.busy(entry.cancel):
+            entry.idle_since = None
+            return False
+        cpu, runnable = _thread_sample(entry.thread) or (None, False)
+        if cpu is not None and cpu >= entry.cpu_budget:
+            return True  # computing, but far longer than the gate's own bound allows
+        if (cpu is not None and cpu != entry.last_cpu) or runnable:
+            entry.last_cpu, entry.idle_since = cpu, None
+            return False
+        entry.idle_since = entry.idle_since or now
+        return now >= entry.abandon_after and now - entry.idle_since >= entry.margin
 
     def _record(self, name: str, result: GateResult, results: dict[str, GateResult]) -> None:
         results[name] = result
