@@ -22,6 +22,7 @@ COMMANDS: dict[str, str] = {
     "init": "init",
     "witness": "witness",
     "merge": "merge",
+    "baseline": "baseline",
 }
 
 
@@ -111,6 +112,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument(
         "--dry-run", action="store_true", help="print the plan and a preflight; run nothing"
+    )
+    run.add_argument(
+        "--no-cache", action="store_true", help="run every gate, even one whose last pass is cached"
     )
 
     schema = sub.add_parser("schema", help="print the JSON Schema of gates.yaml")

@@ -22,6 +22,10 @@ from mergegate.proc import ProcessManager
 from mergegate.redact import Redactor
 from mergegate.results import GateResult, Outcome, RunResult, SkipCause, Status
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from mergegate.cache import GateCache
+
 
 @dataclass
 class Events:
@@ -35,6 +39,7 @@ class Events:
 class RunOptions:
     jobs: int = 1
     fail_fast: bool = False
+    cache: bool = False  # reuse passes whose key is unchanged (mergegate.cache)
 
 
 def kind_of(gate: GateBase) -> str:
@@ -91,6 +96,8 @@ class Runner:
         self._done: queue.Queue[tuple[str, GateResult]] = queue.Queue()
         self._interrupted = threading.Event()
         self._stopped_by: str | None = None
+        self._keys: dict[str, str] = {}  # gate -> cache key, for gates that ran uncached
+        self._cache = self._open_cache() if self.options.cache else None
 
     def interrupt(self) -> None:
         """Called from a signal handler: stop everything, keep what finished."""
@@ -273,7 +280,10 @@ class Runner:
             started=started_wall,
             description=gate.description,
         )
-        self._done.put((name, redact_result(result, self.redactor)))
+        redacted = redact_result(result, self.redactor)
+        if self._cache is not None and (key := self._keys.get(name)):
+            self._cache.store(key, redacted)  # only passes are kept
+        self._done.put((name, redacted))
 
     def _decide(
         self, name: str, gate: GateBase, cancel: threading.Event, wall: float, mono: float
@@ -284,6 +294,8 @@ class Runner:
             skip = self._if_changed_skip(gate)
             if skip is not None:
                 return skip
+        if (hit := self._cache_lookup(name, gate, cancel)) is not None:
+            return hit
         module = kind_module(kind_of(gate))
         if module is None:
             return Outcome.error(
@@ -304,6 +316,23 @@ class Runner:
         )
         outcome: Outcome = module.run(ctx)
         return outcome
+
+    def _open_cache(self) -> GateCache:
+        from mergegate.cache import GateCache
+
+        return GateCache(self.loaded, self.base, self.environ, self.procs)
+
+    def _cache_lookup(self, name: str, gate: GateBase, cancel: threading.Event) -> Outcome | None:
+        if self._cache is None:
+            return None
+        env = child_env(self.loaded, gate, self.environ)
+        key = self._cache.key(name, gate, env, cancel)
+        if key is None:
+            return None
+        hit = self._cache.lookup(key)
+        if hit is None:
+            self._keys[name] = key  # stored if it passes
+        return hit
 
     def _if_changed_skip(self, gate: GateBase) -> Outcome | None:
         try:

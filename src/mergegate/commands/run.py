@@ -81,7 +81,7 @@ def _run(
         environ,
         procs,
         redactor,
-        RunOptions(jobs=jobs, fail_fast=args.fail_fast),
+        RunOptions(jobs=jobs, fail_fast=args.fail_fast, cache=not getattr(args, "no_cache", False)),
         Events(started=console.started, finished=console.finished),
     )
     guard = _before_gates(loaded, selection, base, args, environ)

@@ -53,13 +53,25 @@ def _details_text(result: GateResult) -> str:
     return xml_safe("\n".join(lines))
 
 
+def _cached_property(case: ET.Element, result: GateResult) -> None:
+    """A pass reused from the result cache says so: <property name="mergegate.cached">."""
+    cached = result.details.get("cached")
+    if not isinstance(cached, dict):
+        return
+    value = f"{cached.get('commit') or 'uncommitted'} at {cached.get('at')}"
+    props = ET.Element("properties")
+    ET.SubElement(props, "property", {"name": "mergegate.cached", "value": xml_safe(value)})
+    case.insert(0, props)
+
+
 def render(run: RunResult) -> str:
     from junit_xml import TestSuite
 
     suite = TestSuite("mergegate", [_case(g) for g in run.gates], timestamp=None)
     element = suite.build_xml_doc()
-    for case in element.iter("testcase"):
+    for case, result in zip(element.iter("testcase"), run.gates, strict=True):
         case.set("time", case.get("time") or "0.000000")
+        _cached_property(case, result)
     element.set("time", f"{run.duration:.6f}")
     root = ET.Element(
         "testsuites",
