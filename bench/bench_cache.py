@@ -83,14 +83,14 @@ def make_repo(root: Path, files: int) -> None:
 
 
 def bench_keying(files: int, rounds: int, tmp: Path) -> list[str]:
-    from mergegate.cache import files_digest, list_inputs
+    from mergegate.cache import list_inputs
 
     repo = tmp / "big"
     made = _timed(lambda: make_repo(repo, files))
     ours: list[float] = []
     floor: list[float] = []
     for r in range(rounds):
-        mergegate = lambda: files_digest(list_inputs(repo), ())  # noqa: E731
+        mergegate = lambda: list_inputs(repo).digest(())  # noqa: E731
         git_only = lambda: _git(repo, "ls-files", "-s", "-z")  # noqa: E731
         order = [(ours, mergegate), (floor, git_only)]
         for times, fn in order if r % 2 == 0 else reversed(order):
@@ -101,7 +101,7 @@ def bench_keying(files: int, rounds: int, tmp: Path) -> list[str]:
         "",
         "| what | median | ratio |",
         "|---|---|---|",
-        f"| mergegate: list_inputs + files_digest | {median * 1000:.0f} ms | {median / base:.2f} |",
+        f"| mergegate: list_inputs + digest | {median * 1000:.0f} ms | {median / base:.2f} |",
         f"| floor: git ls-files -s -z | {base * 1000:.0f} ms | 1.00 |",
         "",
     ]

@@ -191,7 +191,7 @@ def test_dirty_files_are_keyed_like_git_objects(tmp_path: Path) -> None:
     root = make_repo(tmp_path)
     (root / "src/a.py").write_text("a = 10\n")
     (root / "src/link").symlink_to("a.py")
-    listed = list_inputs(root)
+    listed = list_inputs(root).as_dict()
     git(root, "add", "-A")
     staged = git(root, "ls-files", "-s", "src/a.py", "src/link").splitlines()
     for line in staged:

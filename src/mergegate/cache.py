@@ -19,6 +19,7 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import stat
 import sys
 import tempfile
@@ -39,7 +40,7 @@ from mergegate.results import GateResult, JSONValue, Outcome, Status
 FORMAT = 1
 VERSION_TIMEOUT = 60.0  # seconds for one `version_of` command
 CACHE_DIR_ENV = "MERGEGATE_CACHE_DIR"
-GITLINK = "160000"
+GITLINK = b"160000 "  # a submodule's record
 
 
 def cache_dir(root: Path, environ: Mapping[str, str]) -> Path:
@@ -69,53 +70,82 @@ def blob_id(path: Path) -> tuple[str, str]:
     return mode, hashlib.sha1(header + data, usedforsecurity=False).hexdigest()
 
 
-def _parse_stage(data: bytes) -> dict[str, str]:
-    """`git ls-files -s -z` -> {path: "mode oid"}; an unmerged entry is Unsafe."""
-    files: dict[str, str] = {}
-    for record in data.split(b"\0"):
-        if not record:
-            continue
-        meta, _, raw = record.partition(b"\t")
-        mode, oid, stage = meta.decode("ascii").split(" ")
-        if stage != "0":
-            raise Unsafe("the index has unmerged entries (a merge or rebase in progress)")
-        files[raw.decode("utf-8", "surrogateescape")] = f"{mode} {oid}"
-    return files
+UNMERGED = re.compile(rb" [123]\t")  # a stage other than 0: a conflict being resolved
 
 
-def list_inputs(root: Path) -> dict[str, str]:
-    """Every file git would commit below ``root``: {path: "mode oid"} of its current content.
+class Listing:
+    """Every file git would commit below root, as `git ls-files -s` records of its content.
 
-    Tracked, unmodified files keep the index's object id (no re-hashing); modified
-    and untracked files are hashed as git blobs, deleted ones drop out.
+    A record is ``b"MODE OID 0\tPATH"``; modified and untracked files get records
+    computed from the working tree exactly as git would, deleted ones have none.
+    Records are in path order (git's own order), so the same content always digests alike.
     """
-    files = _parse_stage(git_bytes(root, "ls-files", "-s", "-z"))
-    dirty = git_bytes(root, "ls-files", "-z", "-m", "-o", "--exclude-standard")
-    for raw in dirty.split(b"\0"):
-        if not raw:
-            continue
-        rel = raw.decode("utf-8", "surrogateescape")
-        if files.get(rel, "").startswith(GITLINK):
-            continue  # a submodule: refused later if a gate's inputs include it
+
+    def __init__(self, records: list[bytes]) -> None:
+        self.records = records
+        self._digests: dict[tuple[str, ...], str] = {}
+
+    def digest(self, patterns: tuple[str, ...]) -> str:
+        """sha256 over the records ``patterns`` select (every file when empty)."""
+        if patterns not in self._digests:
+            chosen = self.records if not patterns else self._matching(patterns)
+            if any(r.startswith(GITLINK) for r in chosen):
+                raise Unsafe("a submodule is among the inputs: its working tree is not keyed")
+            self._digests[patterns] = hashlib.sha256(b"\0".join(chosen)).hexdigest()
+        return self._digests[patterns]
+
+    def _matching(self, patterns: tuple[str, ...]) -> list[bytes]:
+        return [r for r in self.records if globs.match_any(patterns, _path(r))]
+
+    def as_dict(self) -> dict[str, str]:
+        """{path: "mode oid"}: for tests and debugging."""
+        out = {}
+        for record in self.records:
+            meta, _, _ = record.partition(b"\t")
+            out[_path(record)] = meta.decode("ascii").rsplit(" ", 1)[0]
+        return out
+
+
+def _path(record: bytes) -> str:
+    return record.partition(b"\t")[2].decode("utf-8", "surrogateescape")
+
+
+def _in_parallel(root: Path, *commands: tuple[str, ...]) -> list[bytes]:
+    """Run independent git listings at once: on a large tree each is a full scan."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(len(commands)) as pool:
+        futures = [pool.submit(git_bytes, root, *args) for args in commands]
+        return [f.result() for f in futures]
+
+
+def list_inputs(root: Path) -> Listing:
+    """Tracked, unmodified files keep the index's object id (nothing is re-read);
+    modified and untracked files are hashed as git blobs; deleted ones drop out.
+    """
+    staged, dirty = _in_parallel(
+        root, ("ls-files", "-s", "-z"), ("ls-files", "-z", "-m", "-o", "--exclude-standard")
+    )
+    if UNMERGED.search(staged):
+        raise Unsafe("the index has unmerged entries (a merge or rebase in progress)")
+    records = [r for r in staged.split(b"\0") if r]
+    changed = {p for p in dirty.split(b"\0") if p}
+    if changed:
+        records = _patched(root, records, changed)
+    return Listing(records)
+
+
+def _patched(root: Path, records: list[bytes], changed: set[bytes]) -> list[bytes]:
+    submodules = {r.partition(b"\t")[2] for r in records if r.startswith(GITLINK)}
+    kept = [r for r in records if r.partition(b"\t")[2] not in changed - submodules]
+    for raw in sorted(changed - submodules):
         try:
-            mode, oid = blob_id(root / rel)
+            mode, oid = blob_id(root / os.fsdecode(raw))
         except FileNotFoundError:
-            files.pop(rel, None)
-            continue
-        files[rel] = f"{mode} {oid}"
-    return files
-
-
-def files_digest(files: Mapping[str, str], patterns: tuple[str, ...]) -> str:
-    """sha256 over the (path, mode, oid) of the files ``patterns`` select (all when empty)."""
-    paths = sorted(files) if not patterns else sorted(globs.filter_paths(files, patterns))
-    digest = hashlib.sha256()
-    for path in paths:
-        entry = files[path]
-        if entry.startswith(GITLINK):
-            raise Unsafe(f"submodule {path} is an input: its working tree is not keyed")
-        digest.update(f"{path}\0{entry}\0".encode("utf-8", "surrogateescape"))
-    return digest.hexdigest()
+            continue  # deleted
+        kept.append(f"{mode} {oid} 0\t".encode() + raw)
+    kept.sort(key=lambda r: r.partition(b"\t")[2])  # nearly sorted already: linear
+    return kept
 
 
 # -- what besides the files -----------------------------------------------------------
@@ -190,9 +220,9 @@ class GateCache:
         self.procs = procs
         self.dir = cache_dir(loaded.root, environ)
         self._lock = threading.Lock()
-        self._files: dict[str, str] | Exception | None = None
+        self._files: Listing | Exception | None = None
 
-    def files(self) -> dict[str, str]:
+    def files(self) -> Listing:
         """The input listing, made once per run by the first gate that asks."""
         with self._lock:
             if self._files is None:
@@ -225,7 +255,7 @@ class GateCache:
             "mergegate": __version__,
             "python": sys.version,
             "definition": definition(self.loaded, name, gate),
-            "files": files_digest(self.files(), gate.inputs),
+            "files": self.files().digest(gate.inputs),
             "env": {var: _hashed(self.environ.get(var)) for var in gate.env_inputs},
             "versions": [self._version(cmd, gate, env, cancel) for cmd in gate.version_of],
             "base": self.base.get().sha if needs_base(gate) else None,
