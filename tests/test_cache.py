@@ -229,6 +229,21 @@ def test_gates_that_are_never_cached(tmp_path: Path, gate: str) -> None:
     assert key_of(root) is None
 
 
+def test_what_a_never_cached_gate_needs_always_runs(tmp_path: Path) -> None:
+    config = """
+version: 1
+gates:
+  build: {run: "true"}
+  package: {run: "true", needs: [build]}
+  audit: {kind: witness, needs: [package]}
+  lint: {run: "true"}
+"""
+    root = make_repo(tmp_path, config)
+    assert key_of(root, "build") is None  # the witness gate reads what build writes
+    assert key_of(root, "package") is None
+    assert key_of(root, "lint") is not None
+
+
 def test_unmerged_index_means_no_cache(tmp_path: Path) -> None:
     root = make_repo(tmp_path)
     git(root, "checkout", "-q", "-b", "side")

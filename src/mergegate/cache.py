@@ -161,6 +161,18 @@ def refusal(gate: GateBase) -> str | None:
     return None
 
 
+def pinned(gates: Mapping[str, GateBase]) -> set[str]:
+    """Gates that a never-cached gate needs, transitively: they always run too.
+
+    A witness gate or a tests gate without `run` reads what the gates it needs wrote
+    (a build's dist/, a suite's reports); a cached pass would write nothing.
+    """
+    from mergegate.plan import needs_closure
+
+    uncached = [n for n, g in gates.items() if not g.cache or refusal(g)]
+    return needs_closure(gates, uncached) - set(uncached)
+
+
 def needs_base(gate: GateBase) -> bool:
     """Whether the verdict depends on the base commit (then its sha is part of the key)."""
     return (
@@ -221,6 +233,7 @@ class GateCache:
         self.dir = cache_dir(loaded.root, environ)
         self._lock = threading.Lock()
         self._files: Listing | Exception | None = None
+        self._pinned = pinned(loaded.gates)
 
     def files(self) -> Listing:
         """The input listing, made once per run by the first gate that asks."""
@@ -239,7 +252,7 @@ class GateCache:
         self, name: str, gate: GateBase, env: Mapping[str, str], cancel: threading.Event
     ) -> str | None:
         """The gate's key, or None when it must run uncached."""
-        if not gate.cache or refusal(gate):
+        if not gate.cache or refusal(gate) or name in self._pinned:
             return None
         try:
             parts = self._parts(name, gate, env, cancel)

@@ -116,6 +116,19 @@ RunSpec = Annotated[
     ),
 ]
 Level = Literal["major", "minor", "patch"]
+_COMMAND_SCHEMA = {
+    "anyOf": [
+        {"type": "string", "minLength": 1},
+        {"type": "array", "items": {"type": "string", "minLength": 1}, "minItems": 1},
+    ]
+}
+Commands = Annotated[  # one command, or a list of commands (each a string or an argv list)
+    tuple[RunSpec, ...],
+    BeforeValidator(_one_or_many),
+    WithJsonSchema(
+        {"anyOf": [{"type": "string", "minLength": 1}, {"type": "array", "items": _COMMAND_SCHEMA}]}
+    ),
+]
 
 
 class _Model(BaseModel):
@@ -152,7 +165,7 @@ class GateBase(_Model):
         default=(),
         description="Env var names whose values are part of the key (hashed, never stored).",
     )
-    version_of: Annotated[tuple[RunSpec, ...], BeforeValidator(_one_or_many)] = Field(
+    version_of: Commands = Field(
         default=(), description="Commands whose output is part of the key, e.g. `node --version`."
     )
     cache: bool = Field(
