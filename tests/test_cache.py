@@ -432,3 +432,18 @@ def test_a_failure_is_never_cached_and_the_dir_moves(tmp_path: Path) -> None:
     assert not (root / ".mergegate").exists()
     assert run_cli(["run"], root, env).returncode == 0  # FLAG is undeclared: the pass is reused
     assert _cached(root) == {"flaky": True}
+
+
+@pytest.mark.slow
+def test_a_run_where_a_gate_rewrote_files_keeps_no_pass(tmp_path: Path) -> None:
+    root = init_repo(tmp_path / "repo", {"src/a.py": "a = 1\n"})
+    write_config(root, "version: 1\ngates:\n  fixer:\n    run: echo 'a = 2' > src/a.py\n")
+    commit_all(root, "gates")
+    for _ in range(2):
+        proc = run_cli(["run"], root)
+        assert proc.returncode == 1, proc.stdout
+        report = load_json(root / "reports" / "gates.json")
+        assert [g["kind"] for g in report["gates"] if g["status"] == "error"] == ["tree"]
+        assert _cached(root)["fixer"] is False
+        git(root, "checkout", "--", "src/a.py")
+    assert not list(root.glob(".mergegate/cache/*.json"))

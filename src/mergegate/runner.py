@@ -97,6 +97,7 @@ class Runner:
         self._interrupted = threading.Event()
         self._stopped_by: str | None = None
         self._keys: dict[str, str] = {}  # gate -> cache key, for gates that ran uncached
+        self._passes: list[tuple[str, GateResult]] = []
         self._cache = self._open_cache() if self.options.cache else None
 
     def interrupt(self) -> None:
@@ -281,8 +282,8 @@ class Runner:
             description=gate.description,
         )
         redacted = redact_result(result, self.redactor)
-        if self._cache is not None and (key := self._keys.get(name)):
-            self._cache.store(key, redacted)  # only passes are kept
+        if (key := self._keys.get(name)) and not cancel.is_set():
+            self._passes.append((key, redacted))  # kept by keep_passes once the run is judged
         self._done.put((name, redacted))
 
     def _decide(
@@ -316,6 +317,17 @@ class Runner:
         )
         outcome: Outcome = module.run(ctx)
         return outcome
+
+    def keep_passes(self, final: RunResult) -> None:
+        """Store this run's fresh passes, unless a gate changed the tree (then none)."""
+        from mergegate.treeguard import RESULT_KIND
+
+        if self._cache is None or self._interrupted.is_set():
+            return
+        if any(g.kind == RESULT_KIND and g.status is not Status.PASSED for g in final.gates):
+            return  # a gate rewrote files: which one's pass would be a lie is not certain
+        for key, result in self._passes:
+            self._cache.store(key, result)  # only passes are kept
 
     def _open_cache(self) -> GateCache:
         from mergegate.cache import GateCache

@@ -92,7 +92,9 @@ def _run(
     finally:
         console.end()
         procs.close()
-    return guard.finish(run, redactor), console
+    finished = guard.finish(run, redactor)
+    runner.keep_passes(finished)  # after the tree guard: a run that rewrote files keeps nothing
+    return finished, console
 
 
 def _before_gates(
