@@ -188,7 +188,7 @@ def test_run_step_passes_when_the_gates_pass(runner: FakeRunner) -> None:
     groups = [c.data for c in process(result.stdout).named("group")]
     assert len(groups) == 1
     assert groups[0].startswith("ok: passed in ")
-    assert "merge allowed" in runner.summary.read_text()
+    assert "selected gates passed — not a merge verdict (1 not run)" in runner.summary.read_text()
     report = load_json(runner.workspace / "reports" / "gates.json")  # what upload-artifact takes
     assert gate_json(report, "ok")["status"] == "passed"
 
@@ -256,4 +256,4 @@ def test_install_step_builds_a_private_venv_from_the_action_checkout(tmp_path: P
     assert (copies[0] / "__init__.py").is_file()
     result = fake.run("Run the gates")
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "merge allowed" in fake.summary.read_text()
+    assert "selected gates passed — not a merge verdict" in fake.summary.read_text()

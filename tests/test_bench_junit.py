@@ -37,10 +37,13 @@ def test_tiny_bench_prints_a_markdown_row(capsys: pytest.CaptureFixture[str]) ->
 
 def test_generated_report_counts_as_generated(tmp_path: Path) -> None:
     made = _bench().generate(tmp_path / "r.xml", 1000)
-    counts = count_reports([made.path])
+    counts = count_reports([made.path], last_wins=True)
     assert (counts.entries, counts.total) == (made.entries, made.unique) == (1005, 1000)
     assert counts.failed == 10  # i % 100 == 3
     assert counts.skipped == 20  # i % 50 == 11
+    assert counts.flaky == 5  # i % 200 == 7: a failed attempt, then a pass
+    every = count_reports([made.path])
+    assert (every.total, every.failed, every.repeated) == (1005, 15, 5)
 
 
 def test_bad_sizes_are_refused(capsys: pytest.CaptureFixture[str]) -> None:

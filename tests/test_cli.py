@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import io
+import json
+import os
+import pty
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -12,7 +16,7 @@ import pytest
 from mergegate import __version__
 from mergegate.errors import ConfigError, ConfigIssue, UsageError, error_boundary
 from mergegate.report.text import strip_ansi
-from tests.helpers import run_cli, write_config
+from tests.helpers import load_json, parse_junit, run_cli, write_config
 
 
 def test_version_and_help_do_not_import_heavy_libraries() -> None:
@@ -152,3 +156,155 @@ def test_dry_run_masks_secrets_in_the_plan(repo: Path) -> None:
     proc = run_cli(["run", "--dry-run"], cwd=repo, env={"DEPLOY_TOKEN": "hunter2-secret-value"})
     assert "hunter2-secret-value" not in proc.stdout + proc.stderr
     assert "Authorization: ***" in proc.stdout
+
+
+# -- conventions: list, positional gates, partial verdict, -q/-v, colour, completion -----
+
+FIVE = """
+version: 1
+gates:
+  lint: {run: "echo lint-output-line"}
+  type-check: {run: "echo types-ok", needs: lint}
+  unit: {run: "echo unit-output", if_changed: ["src/**"], blocking: false}
+  broken: {run: "echo broken-output; exit 3"}
+  docs: {run: "true"}
+"""
+
+
+def test_list_prints_name_kind_needs_if_changed_blocking(repo: Path) -> None:
+    write_config(repo, FIVE)
+    proc = run_cli(["list"], cwd=repo)
+    assert proc.returncode == 0, proc.stderr
+    rows = [line.split() for line in proc.stdout.splitlines()]
+    assert rows[0] == ["name", "kind", "needs", "if_changed", "blocking"]
+    assert rows[2] == ["type-check", "command", "lint", "-", "yes"]
+    assert rows[3] == ["unit", "command", "-", "src/**", "no"]
+    listed = json.loads(run_cli(["list", "--json"], cwd=repo).stdout)
+    assert listed[1] == {
+        "name": "type-check",
+        "kind": "command",
+        "needs": ["lint"],
+        "if_changed": [],
+        "blocking": True,
+    }
+    names = run_cli(["list", "--names"], cwd=repo).stdout
+    assert names == "lint\ntype-check\nunit\nbroken\ndocs\n"
+
+
+def test_positional_gates_select_like_only_and_the_verdict_says_partial(repo: Path) -> None:
+    write_config(repo, FIVE)
+    proc = run_cli(["run", "type-check", "docs"], cwd=repo)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "✔ selected gates passed — not a merge verdict (3 passed; 2 not run)" in proc.stdout
+    assert "merge allowed" not in proc.stdout
+    report = load_json(repo / "reports" / "gates.json")
+    assert report["verdict"] == "allowed"  # the exit code and verdict field are unchanged
+    assert (report["partial"], report["not_run"]) == (True, ["unit", "broken"])
+    props = {
+        p.get("name"): p.get("value")
+        for p in parse_junit(repo / "reports" / "gates.xml").iter("property")
+    }
+    assert props == {"partial": "true", "not_run": "unit,broken"}
+
+
+def test_a_full_run_is_not_partial(repo: Path) -> None:
+    write_config(repo, "version: 1\ngates:\n  a: {run: 'true'}\n")
+    proc = run_cli(["run"], cwd=repo)
+    assert "✔ merge allowed (1 passed)" in proc.stdout
+    assert load_json(repo / "reports" / "gates.json")["partial"] is False
+    assert not list(parse_junit(repo / "reports" / "gates.xml").iter("property"))
+
+
+def test_a_partial_run_that_fails_still_blocks(repo: Path) -> None:
+    write_config(repo, FIVE)
+    proc = run_cli(["run", "broken"], cwd=repo)
+    assert proc.returncode == 1
+    assert "✘ merge blocked by broken (1 failed; 4 not run)" in proc.stdout
+
+
+def test_unknown_positional_gate_is_a_usage_error(repo: Path) -> None:
+    write_config(repo, FIVE)
+    proc = run_cli(["run", "lnt"], cwd=repo)
+    assert proc.returncode == 2
+    assert "mergegate run: unknown gate 'lnt' (did you mean lint?)" in proc.stderr
+
+
+def test_quiet_prints_failures_and_the_verdict_only(repo: Path) -> None:
+    write_config(repo, FIVE)
+    proc = run_cli(["run", "-q", "--skip", "unit"], cwd=repo)
+    assert proc.returncode == 1
+    out = proc.stdout
+    assert "broken-output" in out  # the failure with its tail
+    assert "reproduce: mergegate run --only broken" in out
+    assert "✘ merge blocked by broken" in out
+    for noise in ("started", "lint", "┃", "gate(s) from"):
+        assert noise not in out, noise
+
+
+def test_verbose_prints_the_output_of_passing_gates(repo: Path) -> None:
+    write_config(repo, FIVE)
+    quiet_default = run_cli(["run", "lint"], cwd=repo).stdout
+    assert "lint-output-line" not in quiet_default
+    proc = run_cli(["run", "lint", "type-check", "-v", "--no-cache"], cwd=repo)  # lint reruns
+    assert proc.returncode == 0
+    assert "lint-output-line" in proc.stdout
+    assert "types-ok" in proc.stdout
+
+
+def test_quiet_and_verbose_exclude_each_other(repo: Path) -> None:
+    proc = run_cli(["run", "-q", "-v"], cwd=repo)
+    assert proc.returncode == 2
+    assert "not allowed with argument" in proc.stderr
+
+
+SGR = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def run_on_terminal(args: list[str], cwd: Path, env: dict[str, str]) -> str:
+    """The real CLI with stdout and stderr on a pseudo-terminal; returns all it wrote."""
+    leader, follower = pty.openpty()
+    full_env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": "100", **env}
+    with subprocess.Popen(
+        [sys.executable, "-m", "mergegate", *args],
+        cwd=cwd,
+        env=full_env,
+        stdin=subprocess.DEVNULL,
+        stdout=follower,
+        stderr=follower,
+    ) as child:
+        os.close(follower)
+        chunks = []
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:  # EIO: the child closed its end
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        child.wait(timeout=120)
+    os.close(leader)
+    return b"".join(chunks).decode("utf-8", "replace")
+
+
+@pytest.mark.parametrize(
+    ("env", "args"),
+    [({"NO_COLOR": "1"}, []), ({}, ["--no-color"]), ({"FORCE_COLOR": "1", "NO_COLOR": "1"}, [])],
+)
+def test_no_color_on_a_terminal_leaves_no_styling_at_all(
+    repo: Path, env: dict[str, str], args: list[str]
+) -> None:
+    write_config(repo, "version: 1\ngates:\n  a: {run: 'exit 1'}\n  b: {run: 'true'}\n")
+    styled = run_on_terminal(["run", "--skip", "b"], repo, {"TTY_INTERACTIVE": "0"})
+    assert SGR.search(styled)  # the control: a terminal does get bold/dim/colour
+    plain = run_on_terminal(["run", "--skip", "b", *args], repo, {"TTY_INTERACTIVE": "0", **env})
+    assert "merge blocked by a" in plain
+    assert not SGR.search(plain), repr(plain[:300])
+
+
+def test_no_color_keeps_the_live_display_on_a_terminal(repo: Path) -> None:
+    write_config(repo, "version: 1\ngates:\n  a: {run: 'true'}\n")
+    out = run_on_terminal(["run", "--no-color"], repo, {"TTY_INTERACTIVE": "1"})
+    assert "merge allowed" in out
+    assert not SGR.search(out)
+    assert "\x1b[?25l" in out  # the live display still hides the cursor while it draws

@@ -10,14 +10,18 @@ fails too.
 
 from __future__ import annotations
 
+import os
 import re
-from collections.abc import Iterator, Mapping
+import shutil
+import sys
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from mergegate.config import KINDS, json_schema
+from tests.helpers import commit_all, init_repo, run_cli, run_process, write_config
 
 REFERENCE = Path(__file__).resolve().parents[1] / "docs" / "configuration.md"
 COMMON = "Keys every gate accepts"
@@ -340,3 +344,151 @@ def test_the_semver_policy_map_lists_every_change_kind() -> None:
     for kind, (level, _) in CHANGE_KINDS.items():
         shown = level.label if level is not None else "`api.level`"
         assert f"| {shown} |" in table[kind], f"semver.md: {kind} should default to {shown}"
+
+
+# -- every shell command in the guide is run ------------------------------------------
+
+SHELL_DOCS = [*sorted(REFERENCE.parent.glob("*.md")), REPO / "README.md"]
+_SHELL_BLOCK = re.compile(r"^```(sh|bash|shell|console)\n(.*?)^```", re.MULTILINE | re.DOTALL)
+_TRAILING_COMMENT = re.compile(r"\s{2,}#.*$")  # "cmd   # why"; a `#` inside a word stays
+
+# Commands a test cannot run here, each with the reason and where it is covered instead.
+NOT_EXECUTED: Mapping[str, str] = {
+    "pip install ./mergegate": "installs mergegate itself: the suite runs from such an install",
+    "python3 -m pip install nox && nox -s gates": "the README set-up; needs the package index",
+    "python3 -m pip install nox && nox -s tests": "the README set-up; .ci/run runs exactly it",
+    "nox -s gates": "nox installs from the index: tests/test_nox_register.py runs the session",
+    "nox -s gates -- --only lint,unit-tests": "as `nox -s gates` (test_nox_register posargs)",
+    "nox -s gates -- --dry-run": "as `nox -s gates` (test_nox_register forwards posargs)",
+    "pre-commit install --hook-type pre-push": "tests/test_precommit_hook.py does it for real",
+    "git push": "tests/test_precommit_hook.py pushes through the hook to a bare remote",
+    "pip install -e . pre-commit lefthook": "the benchmark's set-up; needs the package index",
+    "python bench/run.py": "the benchmark itself: minutes of load, never a timed test",
+    "npm run build": "the user's own build (witness.md); the test project has dist/ built",
+}
+# mergegate commands whose documented outcome is not exit 0: (doc, command) -> exit code
+EXPECTED_EXIT: Mapping[tuple[str, str], int] = {}
+
+
+def shell_commands(path: Path) -> list[str]:
+    """Every command of the ```sh/bash/console blocks in ``path``, comments removed.
+
+    In a console block only the `$ ` lines are commands; the rest is their output.
+    """
+    commands = []
+    for lang, body in _SHELL_BLOCK.findall(path.read_text(encoding="utf-8")):
+        for line in body.splitlines():
+            if lang == "console":
+                if not line.startswith("$ "):
+                    continue
+                line = line[2:]
+            command = _TRAILING_COMMENT.sub("", line).strip()
+            if command and not command.startswith("#"):
+                commands.append(command)
+    return commands
+
+
+_EXECUTABLE = re.compile(
+    r"^(?:[A-Z_][A-Z0-9_]*=\S*\s+)*"  # MERGEGATE_CONFIG=ci/gates.yaml mergegate run
+    r"(?:mergegate\s|eval \"\$\(mergegate\s|git add\s|git commit\s)"
+)
+
+
+def executable(command: str) -> bool:
+    """mergegate and local git commands run in the test project; the rest must be listed."""
+    return _EXECUTABLE.match(command) is not None
+
+
+def test_every_command_is_run_or_listed_with_a_reason() -> None:
+    unknown = [
+        f"{path.name}: {command}"
+        for path in SHELL_DOCS
+        for command in shell_commands(path)
+        if not executable(command) and command not in NOT_EXECUTED
+    ]
+    assert not unknown, (
+        "shell commands in the docs that no test runs; run them here or list them in "
+        "NOT_EXECUTED with the reason: " + "; ".join(unknown)
+    )
+
+
+@pytest.mark.parametrize(
+    ("command", "runs"),
+    [
+        ("mergegate run", True),
+        ("MERGEGATE_CONFIG=ci/gates.yaml mergegate run", True),
+        ('eval "$(mergegate completion bash)"', True),
+        ("git commit -m x", True),
+        ("git push", False),
+        ("nox -s gates", False),
+        ("pip install mergegate", False),
+    ],
+)
+def test_which_commands_the_test_runs(command: str, runs: bool) -> None:
+    assert executable(command) is runs
+
+
+def test_shell_commands_are_extracted_as_written(tmp_path: Path) -> None:
+    page = tmp_path / "page.md"
+    page.write_text(
+        "```console\n$ mergegate init\nwrote gates.yaml\n```\n"
+        '```sh\n# a comment\nmergegate run   # why\nmergegate witness sign -m "merge: #1"\n```\n'
+        "```yaml\nnot: a command\n```\n"
+    )
+    assert shell_commands(page) == [
+        "mergegate init",
+        "mergegate run",
+        'mergegate witness sign -m "merge: #1"',
+    ]
+
+
+DOC_PROJECT = {
+    "pyproject.toml": (
+        '[project]\nname = "demo-pkg"\nversion = "0.3.0"\n\n[tool.ruff]\nline-length = 100\n\n'
+        '[tool.mypy]\nfiles = ["src"]\n\n[tool.pytest.ini_options]\npythonpath = ["src"]\n'
+    ),
+    "src/demo_pkg/__init__.py": '"""demo."""\n\n\ndef one() -> int:\n    return 1\n',
+    "tests/test_one.py": (
+        "from demo_pkg import one\n\n\ndef test_one() -> None:\n    assert one() == 1\n"
+    ),
+    "dist/app.js": "console.log('built');\n",
+    ".gitignore": "reports/\n__pycache__/\n.ruff_cache/\n.pytest_cache/\n",
+}
+WITNESS_GATES = "version: 1\ngates:\n  witness:\n    kind: witness\n    paths: ['dist/**']\n"
+
+
+def doc_project(tmp_path: Path, doc: str, commands: Sequence[str]) -> tuple[Path, dict[str, str]]:
+    """A healthy project for ``doc``'s commands, and the environment to run them in."""
+    venv_bin = str(Path(sys.executable).parent)  # mergegate, ruff, pytest: an activated venv
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {"PATH": f"{venv_bin}{os.pathsep}{os.environ['PATH']}", "HOME": str(home)}
+    root = init_repo(tmp_path / "project", DOC_PROJECT)
+    if doc == "witness.md":
+        write_config(root, WITNESS_GATES)
+        run_cli(["witness", "keygen", str(tmp_path / "keys")], cwd=root, env=env)
+        (root / "keys").mkdir()
+        shutil.copy(tmp_path / "keys" / "witness.pub", root / "keys" / "witness.pub")
+        env["MERGEGATE_WITNESS_KEY"] = str(tmp_path / "keys" / "witness.key")
+    elif "mergegate init" not in commands:
+        assert run_cli(["init"], cwd=root, env=env).returncode == 0
+    commit_all(root, "the project as the doc finds it")
+    return root, env
+
+
+def _docs_with_commands() -> list[Path]:
+    return [p for p in SHELL_DOCS if any(executable(c) for c in shell_commands(p))]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", _docs_with_commands(), ids=lambda p: p.name)
+def test_every_mergegate_command_in_a_doc_runs(tmp_path: Path, path: Path) -> None:
+    commands = [c for c in shell_commands(path) if executable(c)]
+    root, env = doc_project(tmp_path, path.name, commands)
+    for command in commands:
+        done = run_process(["bash", "-c", command], root, env, timeout=300)
+        expected = EXPECTED_EXIT.get((path.name, command), 0)
+        assert done.returncode == expected, (
+            f"{path.name}: `{command}` exited {done.returncode}, not {expected}\n"
+            f"{done.stdout}\n{done.stderr}"
+        )

@@ -86,8 +86,8 @@ def test_mjs_py_sh_scripts_with_one_failing(tmp_path: Path, procs: ProcessManage
     assert scripts["scripts/smoke-c.sh"]["command"] == "bash scripts/smoke-c.sh"
     assert "health check returned 503" in str(scripts["scripts/smoke-b.py"]["output_tail"])
     assert all(isinstance(s["duration"], float) for s in scripts.values())
-    # the .py runs with the interpreter running mergegate
-    assert f"py ok {sys.executable}" in str(scripts["scripts/smoke-d.py"]["output_tail"])
+    # the .py runs with the project's `python` (first on PATH), not mergegate's interpreter
+    assert scripts["scripts/smoke-d.py"]["command"] == "python scripts/smoke-d.py"
     assert outcome.details["failures"] == [
         {"script": "scripts/smoke-b.py", "message": "exit code 1"}
     ]
@@ -378,3 +378,27 @@ def test_cli_run_names_the_failing_script_in_every_report(tmp_path: Path) -> Non
     assert failure is not None
     assert failure.get("message") == "1 of 2 smoke scripts failed: scripts/smoke-b.py (exit code 1)"
     assert "- scripts/smoke-b.py: exit code 1" in (failure.text or "")
+
+
+def test_py_runs_with_the_python_on_the_gates_path(tmp_path: Path, procs: ProcessManager) -> None:
+    venv_bin = tmp_path / "project-venv" / "bin"
+    venv_bin.mkdir(parents=True)
+    (venv_bin / "python").symlink_to(sys.executable)  # a project venv's python, first on PATH
+    path = json.dumps(f"{venv_bin}{os.pathsep}{os.environ['PATH']}")
+    code = "import sys\nprint(sys.executable)\n"
+    root = project(tmp_path, f"scripts: s.py\nenv: {{PATH: {path}}}", {"s.py": code})
+    outcome = run_gate(root, procs)
+    assert outcome.status is Status.PASSED, outcome.reason
+    assert scripts_by_name(outcome)["s.py"]["output_tail"] == f"{venv_bin / 'python'}\n"
+
+
+def test_without_python_on_path_python3_runs_the_py(tmp_path: Path, procs: ProcessManager) -> None:
+    only3 = tmp_path / "bin"
+    only3.mkdir()
+    (only3 / "python3").symlink_to(sys.executable)
+    root = project(
+        tmp_path, f"scripts: s.py\nenv: {{PATH: {json.dumps(str(only3))}}}", {"s.py": ""}
+    )
+    outcome = run_gate(root, procs)
+    assert outcome.status is Status.PASSED, outcome.reason
+    assert scripts_by_name(outcome)["s.py"]["command"] == "python3 s.py"

@@ -21,6 +21,7 @@ from mergegate.proc import ProcessManager
 from mergegate.results import Outcome, Status
 from tests.helpers import gate_json, init_repo, load_json, parse_junit, run_cli, write_files
 
+FIXTURES = Path(__file__).parent / "fixtures" / "junit"
 PY = json.dumps(sys.executable)
 PYTEST_ENV = 'env: {PYTEST_DISABLE_PLUGIN_AUTOLOAD: "1"}'
 
@@ -127,7 +128,7 @@ def test_a_real_failing_test_blocks_above_the_threshold(
     )
     outcome = run_gate(root, procs)
     assert outcome.status is Status.FAILED
-    assert outcome.reason == "4 passed; 1 failed: test_breaks"
+    assert outcome.reason == "4 passed; 1 failed: test_breaks"  # named, not "crashed"
     [failure] = outcome.details["failures"]
     assert failure["test"] == "test_suite::test_breaks"
     assert failure["message"].startswith("AssertionError: colours differ")
@@ -222,6 +223,176 @@ def test_command_failing_while_reports_show_no_failure_blocks(
     assert "segfault" in outcome.output_tail
 
 
+# -- repeated test ids, reruns and flaky tests -------------------------------------------
+
+
+def same_id_xml(*children: str, name: str = "same") -> str:
+    """Entries of one test id (one suite, classname and name), with these children each."""
+    cases = "".join(f'<testcase classname="m" name="{name}">{c}</testcase>' for c in children)
+    return (
+        f'<?xml version="1.0"?>\n<testsuites><testsuite name="s">{cases}</testsuite></testsuites>\n'
+    )
+
+
+def test_a_later_pass_of_the_same_test_id_never_hides_its_failure(
+    tmp_path: Path, procs: ProcessManager
+) -> None:
+    # vitest's type-check copies and jest loops give tests one id; this passed before
+    root = project(
+        tmp_path,
+        f"{copy_run('fixtures/r.xml', then=' && exit 1')}\njunit: reports/junit/*.xml",
+        {"fixtures/r.xml": same_id_xml('<failure message="boom"/>', "")},
+    )
+    outcome = run_gate(root, procs)
+    assert outcome.status is Status.FAILED
+    assert outcome.reason == (
+        "1 passed; 1 failed: same; 1 test id occurs more than once in the reports, "
+        "every entry counted"
+    )
+    assert (outcome.details["repeated_ids"], outcome.details["entries"]) == (2 - 1, 2)
+    assert outcome.details["retries"] is None
+
+
+def test_the_same_id_failing_twice_is_named_once_with_its_count(
+    tmp_path: Path, procs: ProcessManager
+) -> None:
+    root = project(
+        tmp_path,
+        f"{copy_run('fixtures/r.xml', then=' && exit 1')}\njunit: reports/junit/*.xml",
+        {"fixtures/r.xml": same_id_xml(*['<failure message="x"/>'] * 3, "")},
+    )
+    outcome = run_gate(root, procs)
+    assert outcome.status is Status.FAILED
+    assert outcome.reason.startswith("1 passed; 3 failed: same (×3); 1 test id occurs")
+
+
+RERUN_XML = same_id_xml('<failure message="lock timeout"/>', "", name="TestFlaky").replace(
+    "</testsuite>", '<testcase classname="m" name="TestStable"/></testsuite>'
+)
+
+
+def test_retries_last_wins_passes_a_rerun_and_lists_it_as_flaky(
+    tmp_path: Path, procs: ProcessManager
+) -> None:
+    root = project(
+        tmp_path,
+        f"{copy_run('fixtures/r.xml')}\njunit: reports/junit/*.xml\nretries: last-wins",
+        {"fixtures/r.xml": RERUN_XML},
+    )
+    outcome = run_gate(root, procs)
+    assert outcome.status is Status.PASSED, outcome.reason
+    assert outcome.reason == (
+        "2 passed (≥ 1 required); 1 flaky (passed on a rerun): TestFlaky; "
+        "retries: last-wins: 1 test ran more than once, each counted once"
+    )
+    assert outcome.details["flaky"] == 1
+    assert outcome.details["flaky_tests"] == [{"test": "m::TestFlaky", "message": "lock timeout"}]
+    assert outcome.details["retries"] == "last-wins"
+    without = project(
+        tmp_path / "b",
+        f"{copy_run('fixtures/r.xml')}\njunit: reports/junit/*.xml",
+        {"fixtures/r.xml": RERUN_XML},
+    )
+    assert run_gate(without, procs).status is Status.FAILED  # not opted in: the failure counts
+
+
+def test_a_failed_command_with_only_flaky_failures_is_no_crash(
+    tmp_path: Path, procs: ProcessManager
+) -> None:
+    root = project(
+        tmp_path,
+        f"{copy_run('fixtures/r.xml', then=' && exit 1')}\njunit: reports/junit/*.xml\n"
+        "retries: last-wins",
+        {"fixtures/r.xml": RERUN_XML},
+    )
+    outcome = run_gate(root, procs)
+    assert outcome.status is Status.FAILED
+    assert "failed (exit code 1) though every test passed in the end" in outcome.reason
+    assert "crashed" not in outcome.reason
+    assert "1 flaky (passed on a rerun): TestFlaky" in outcome.reason
+
+
+def test_rerun_markers_make_a_flaky_pass_without_opting_in(
+    tmp_path: Path, procs: ProcessManager
+) -> None:
+    surefire = FIXTURES / "surefire" / "TEST-com.example.CalculatorTest.xml"
+    root = project(
+        tmp_path, f"{copy_run(str(surefire))}\njunit: reports/junit/*.xml\nmax_failed: 3"
+    )
+    outcome = run_gate(root, procs)
+    assert outcome.status is Status.PASSED, outcome.reason
+    assert "1 flaky (passed on a rerun): connects" in outcome.reason
+    assert outcome.details["flaky_tests"] == [
+        {"test": "com.example.CalculatorTest::connects", "message": "Connection refused"}
+    ]
+
+
+# -- the report directory ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("pattern", "directory"),
+    [
+        ("reports/junit/unit.xml", "reports/junit"),
+        ("./reports/junit/*.xml", "reports/junit"),
+        ("reports/ju*/x.xml", "reports"),
+        ("reports/**/*.xml", "reports"),
+        ("out/[ab]/x.xml", "out"),
+        ("unit.xml", ""),
+        ("*.xml", ""),
+        ("**/junit.xml", ""),
+    ],
+)
+def test_the_report_directory_is_the_literal_part_of_the_pattern(
+    pattern: str, directory: str
+) -> None:
+    assert tests_gate.report_dir(pattern) == directory
+
+
+NODE_SUITE = "import { test } from 'node:test';\ntest('a', () => {});\ntest('b', () => {});\n"
+
+
+@pytest.mark.parametrize("junit", ["reports/junit/unit.xml", "reports/junit/*.xml"])
+def test_node_test_can_write_its_report_into_a_directory_that_did_not_exist(
+    tmp_path: Path, procs: ProcessManager, junit: str
+) -> None:
+    # node --test-reporter-destination fails with ENOENT when the directory is missing
+    root = project(
+        tmp_path,
+        "run: [node, --test, --test-reporter=junit, "
+        "--test-reporter-destination=reports/junit/unit.xml, a.test.mjs]\n"
+        f"junit: {junit}\nmin_passed: 2",
+        {"a.test.mjs": NODE_SUITE},
+    )
+    assert not (root / "reports").exists()
+    outcome = run_gate(root, procs)
+    assert outcome.status is Status.PASSED, f"{outcome.reason}\n{outcome.output_tail}"
+    assert outcome.details["reports"] == ["reports/junit/unit.xml"]
+
+
+def test_a_file_where_the_report_directory_goes_is_an_error_before_the_run(
+    tmp_path: Path, procs: ProcessManager
+) -> None:
+    root = project(tmp_path, "run: touch ran\njunit: reports/junit/*.xml", {"reports": "a file"})
+    outcome = run_gate(root, procs)
+    assert outcome.status is Status.ERROR
+    assert outcome.reason == (
+        "cannot create reports/junit/ for the JUnit report: reports: exists and is not a directory"
+    )
+    assert not (root / "ran").exists()
+
+
+def test_report_directories_are_never_made_through_a_symlink(tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    root = tmp_path / "project"
+    root.mkdir()
+    (root / "reports").symlink_to(outside)
+    assert tests_gate.make_report_dirs(root, ["reports/junit/*.xml", "out/a/b.xml"]) is None
+    assert list(outside.iterdir()) == []
+    assert (root / "out" / "a").is_dir()
+
+
 # -- stale reports ----------------------------------------------------------------------
 
 
@@ -233,8 +404,23 @@ def test_a_report_the_run_did_not_write_is_stale(tmp_path: Path, procs: ProcessM
     write_files(root, {"reports/junit/old.xml": suite_xml(50)})
     outcome = run_gate(root, procs)
     assert outcome.status is Status.ERROR
-    assert "none was written by this run" in outcome.reason
-    assert "reports/junit/old.xml" in outcome.reason
+    assert outcome.reason.startswith(
+        "1 JUnit file matched reports/junit/*.xml but it was not written by this run "
+        "(reports/junit/old.xml): a stale report from an earlier run"
+    )
+
+
+def test_several_stale_reports_are_named_in_the_plural(
+    tmp_path: Path, procs: ProcessManager
+) -> None:
+    root = project(tmp_path, "run: 'true'\njunit: reports/junit/*.xml")
+    write_files(root, {f"reports/junit/{n}.xml": suite_xml(5) for n in ("a", "b")})
+    outcome = run_gate(root, procs)
+    assert outcome.status is Status.ERROR
+    assert outcome.reason.startswith(
+        "2 JUnit files matched reports/junit/*.xml but none was written by this run "
+        "(reports/junit/a.xml, reports/junit/b.xml): stale reports from an earlier run"
+    )
 
 
 def test_stale_reports_are_ignored_next_to_fresh_ones(
@@ -280,7 +466,7 @@ def test_a_report_copied_in_with_an_old_mtime_is_stale(
     os.utime(root / "archive/last-week.xml", (old, old))
     outcome = run_gate(root, procs)
     assert outcome.status is Status.ERROR
-    assert "stale reports from an earlier run" in outcome.reason
+    assert "a stale report from an earlier run" in outcome.reason
 
 
 def test_without_run_existing_reports_count(tmp_path: Path, procs: ProcessManager) -> None:
@@ -463,6 +649,14 @@ def test_plan_lists_the_command_globs_and_requirements(tmp_path: Path) -> None:
     ]
 
 
+def test_plan_counts_files_in_the_singular_and_plural(tmp_path: Path) -> None:
+    root = project(tmp_path, "junit: reports/*.xml\nretries: last-wins")
+    write_files(root, {"reports/a.xml": suite_xml(1)})
+    assert plan_of(root)[0][0] == "junit: reports/*.xml (1 file there now; retries: last-wins)"
+    write_files(root, {"reports/b.xml": suite_xml(1)})
+    assert plan_of(root)[0][0] == "junit: reports/*.xml (2 files there now; retries: last-wins)"
+
+
 def test_plan_problems(tmp_path: Path) -> None:
     root = project(tmp_path, "run: [no-such-runner-xyz]\njunit: reports/*.xml")
     _, problems = plan_of(root)
@@ -508,3 +702,118 @@ def test_cli_run_passes_and_dry_run_is_runnable(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stdout + proc.stderr
     gate = gate_json(load_json(root / "reports/gates.json"), "unit")
     assert (gate["status"], gate["details"]["passed"]) == ("passed", 3)
+
+
+def test_cli_lists_flaky_tests_in_json_and_junit(tmp_path: Path) -> None:
+    root = project(
+        tmp_path,
+        f"{copy_run('fixtures/r.xml')}\njunit: reports/junit/*.xml\nretries: last-wins",
+        {"fixtures/r.xml": RERUN_XML},
+    )
+    proc = run_cli(["run"], cwd=root)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    gate = gate_json(load_json(root / "reports/gates.json"), "unit")
+    assert "1 flaky (passed on a rerun): TestFlaky" in gate["reason"]
+    assert gate["details"]["flaky_tests"] == [{"test": "m::TestFlaky", "message": "lock timeout"}]
+    xml = parse_junit(root / "reports/gates.xml")
+    out = xml.find(".//testcase[@name='unit']/system-out")
+    assert out is not None
+    assert "- m::TestFlaky (flaky: passed on a rerun): lock timeout" in (out.text or "")
+
+
+@pytest.mark.parametrize("encoding", ["Shift_JIS", "UTF-7", "cp500", "no-such-encoding"])
+def test_cli_a_report_in_a_foreign_encoding_blocks_without_a_crash(
+    tmp_path: Path, encoding: str
+) -> None:
+    report = suite_xml(3).replace(
+        '<?xml version="1.0"?>', f'<?xml version="1.0" encoding="{encoding}"?>'
+    )
+    root = project(tmp_path, "junit: reports/*.xml")
+    (root / "reports").mkdir()
+    (root / "reports/unit.xml").write_bytes(
+        report.encode("cp500" if encoding == "cp500" else "ascii")
+    )
+    proc = run_cli(["run"], cwd=root, env={"XDG_CACHE_HOME": str(tmp_path / "cache")})
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    gate = gate_json(load_json(root / "reports/gates.json"), "unit")
+    assert gate["status"] == "error"
+    assert gate["reason"].startswith(
+        "not a valid JUnit report: reports/unit.xml:1: declares encoding"
+    )
+    assert "crash" not in proc.stdout + proc.stderr
+    assert not list(tmp_path.glob("cache/**/crash-*"))  # no crash log written
+
+
+# -- hostile reports: every one an error that blocks, never a crash --------------------------
+
+_DECL = '<?xml version="1.0" encoding="{}"?>'
+_CASE = '<testsuites><testcase classname="c" name="t"/></testsuites>'
+HOSTILE: dict[str, bytes] = {
+    "shift-jis": (_DECL.format("Shift_JIS") + _CASE).encode(),
+    "utf-7": (_DECL.format("UTF-7") + _CASE).encode(),
+    "ebcdic": (_DECL.format("cp500") + _CASE).encode("cp500"),
+    "bogus-encoding": (_DECL.format("no-such-codec") + _CASE).encode(),
+    "utf-32-declared": (_DECL.format("UTF-32") + _CASE).encode(),
+    "utf-32-data": (_DECL.format("UTF-32") + _CASE).encode("utf-32"),
+    "entity-bomb": (
+        b'<?xml version="1.0"?><!DOCTYPE t [<!ENTITY a "aaaaaaaaaa">'
+        b'<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]><testsuites>&b;</testsuites>'
+    ),
+    "external-entity": (
+        b'<?xml version="1.0"?><!DOCTYPE t [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+        b"<testsuites>&x;</testsuites>"
+    ),
+    "deep-nesting": b"<testsuites>"
+    + b"<testsuite>" * 5000
+    + b"</testsuite>" * 5000
+    + b"</testsuites>",
+    "truncated": b"<testsuites><testcase name='t'>",
+    "empty": b"",
+    "blank": b"\n\n   \n",
+    "binary": bytes(range(256)) * 4,
+    "nul-inside": b"<testsuites><testcase name='t\x00'/></testsuites>",
+    "bad-utf-8": b"<testsuites><testcase name='\xff\xfe\xc3'/></testsuites>",
+    "bad-char-ref": b"<testsuites><testcase name='&#0;'/></testsuites>",
+    "surrogate-ref": b"<testsuites><testcase name='&#xD800;'/></testsuites>",
+    "undefined-entity": b"<testsuites><testcase name='&nbsp;'/></testsuites>",
+    "duplicate-attribute": b"<testsuites><testcase name='a' name='b'/></testsuites>",
+    "html": b"<html><body>502 Bad Gateway</body></html>",
+    "two-roots": b"<testsuites/><testsuites/>",
+    "unclosed-cdata": b"<testsuites><testcase name='t'><system-out><![CDATA[x</testsuites>",
+    "json": b'{"tests": 5, "failures": 0}',
+    "huge-attribute": b"<testsuites><testcase name='" + b"a" * (17 * 1024**2) + b"'/></testsuites>",
+    "huge-comment": b"<testsuites><!--" + b"<a>" * (6 * 1024**2) + b"--></testsuites>",
+}
+
+
+@pytest.mark.slow
+def test_hostile_reports_each_block_as_an_error_without_a_crash(tmp_path: Path) -> None:
+    gates = "".join(
+        f"  {name}:\n    kind: tests\n    junit: reports/{name}.xml\n" for name in HOSTILE
+    )
+    gates += "  fifo:\n    kind: tests\n    junit: reports/fifo.xml\n"
+    root = init_repo(tmp_path / "repo", {"gates.yaml": f"version: 1\ngates:\n{gates}"})
+    (root / "reports").mkdir()
+    for name, data in HOSTILE.items():
+        (root / "reports" / f"{name}.xml").write_bytes(data)
+    os.mkfifo(root / "reports/fifo.xml")
+    proc = run_cli(
+        ["run", "--json", "out/gates.json", "--junit", "out/gates.xml"],
+        cwd=root,
+        env={"XDG_CACHE_HOME": str(tmp_path / "cache")},
+        timeout=300,
+    )
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    report = load_json(root / "out/gates.json")
+    results = {g["name"]: (g["status"], g["reason"]) for g in report["gates"]}
+    assert set(results) == {*HOSTILE, "fifo"}
+    wrong = {
+        name: result
+        for name, result in results.items()
+        if result[0] != "error"
+        or not result[1].startswith(("not a valid JUnit report: ", "JUnit report refused: "))
+    }
+    assert wrong == {}
+    assert not list(tmp_path.glob("cache/**/crash-*"))
+    junit = parse_junit(root / "out/gates.xml")
+    assert len(junit.findall(".//testcase/error")) == len(HOSTILE) + 1

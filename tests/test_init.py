@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,6 @@ from hypothesis import strategies as st
 
 from mergegate.commands.init import flow, scalar
 from mergegate.commands.init import main as init_main
-from mergegate.commands.schema import SCHEMA_URL
 from tests.helpers import commit_all, gate_json, init_repo, load_json, run_cli
 
 PYPROJECT = """\
@@ -54,7 +54,8 @@ def init(root: Path, *extra: str) -> Any:
     assert result.returncode == 0, result.stdout + result.stderr
     path = root / (extra[-1] if extra else "gates.yaml")
     text = path.read_text(encoding="utf-8")
-    assert text.splitlines()[0] == f"# yaml-language-server: $schema={SCHEMA_URL}"
+    assert "https://" not in text  # no URL that does not exist yet (no schema is published)
+    assert "mergegate schema -o gates.schema.json" in text
     return yaml.safe_load(text)
 
 
@@ -80,7 +81,7 @@ def test_python_project(tmp_path: Path) -> None:
     root = python_tree(tmp_path)
     gates = init(root)["gates"]
     assert list(gates) == ["lint", "type-check", "unit-tests", "semver", "no-secrets"]
-    assert gates["lint"] == {"run": "ruff check ."}
+    assert gates["lint"] == {"run": "ruff check --no-fix ."}  # a gate never rewrites files
     assert gates["type-check"] == {"run": "mypy"}  # [tool.mypy] files says what to check
     tests = gates["unit-tests"]
     assert tests["kind"] == "tests"
@@ -104,7 +105,8 @@ def test_python_dynamic_version_is_read_from_the_package(tmp_path: Path) -> None
     )
     root = python_tree(tmp_path, pyproject)
     gates = init(root)["gates"]
-    assert list(gates) == ["semver", "no-secrets"]  # no ruff/mypy/pytest configured
+    # no ruff/mypy configured; tests/test_*.py are pytest's
+    assert list(gates) == ["unit-tests", "semver", "no-secrets"]
     assert gates["semver"]["version"] == {
         "file": "src/demo_pkg/__init__.py",
         "pattern": '__version__ = "([^"]+)"',
@@ -174,7 +176,11 @@ def init_here(root: Path, config: str = "gates.yaml") -> tuple[int, Any]:
     ("script", "expected"),
     [
         ('echo "Error: no test specified" && exit 1', None),  # npm's placeholder
-        ("jest", {"run": "npm test"}),
+        (
+            "jest",
+            {"kind": "tests", "run": "npx jest --ci", "count_from": "output", "min_passed": 1},
+        ),
+        ("mocha", {"run": "npm test"}),
         ("vitest", "--reporter=junit"),
         ("node --test", "--test-reporter=junit"),
     ],
@@ -277,3 +283,66 @@ def test_flow_lists_read_back_as_written(items: list[str]) -> None:
 def test_ambiguous_scalars_are_quoted(text: str) -> None:
     assert scalar(text) != text
     assert yaml.safe_load(f"k: {scalar(text)}")["k"] == text
+
+
+def test_semver_on_ignored_build_output_says_only_tracked_files_count(tmp_path: Path) -> None:
+    root = init_repo(
+        tmp_path / "lib",
+        {"package.json": '{"name": "x", "version": "1.0.0"}\n', ".gitignore": "dist/\n"},
+    )
+    (root / "dist").mkdir()
+    (root / "dist" / "index.d.ts").write_text("export declare const x: number;\n")
+    (root / "gates.yaml").write_text(
+        "version: 1\ngates:\n  semver:\n    kind: semver\n    version: package.json\n"
+        "    api: {paths: [dist/index.d.ts]}\n"
+    )
+    result = run_cli(["run"], cwd=root)
+    assert result.returncode == 1, result.stdout + result.stderr
+    reason = gate_json(load_json(root / "reports" / "gates.json"), "semver")["reason"]
+    assert "match no file" in reason
+    assert "only files git ignores match (dist/index.d.ts)" in reason
+    dry = run_cli(["run", "--dry-run"], cwd=root)
+    assert "only files git ignores match (dist/index.d.ts)" in dry.stdout
+
+
+@pytest.mark.parametrize(
+    ("script", "run"),
+    [
+        ("eslint .", "npm run lint"),
+        ("eslint --fix .", "npm exec -c 'eslint .'"),
+        (
+            "eslint . --fix && prettier --write src",
+            "npm exec -c 'eslint . && prettier --check src'",
+        ),
+        ("biome check --write .", "npm exec -c 'biome check .'"),
+    ],
+)
+def test_a_lint_script_that_fixes_becomes_a_check(tmp_path: Path, script: str, run: str) -> None:
+    (tmp_path / "package.json").write_text(json.dumps({"name": "x", "scripts": {"lint": script}}))
+    code, doc = init_here(tmp_path)
+    assert code == 0
+    assert doc["gates"]["lint"] == {"run": run}
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("npm") is None, reason="npm is not on PATH")
+def test_the_lint_gate_leaves_the_tree_as_it_was(tmp_path: Path) -> None:
+    # a "linter" that rewrites its input with --fix, and fails without it while unfixed
+    lint = (
+        "import {readFileSync, writeFileSync} from 'node:fs';\n"
+        "const bad = readFileSync('src.js', 'utf8').includes('var ');\n"
+        "if (process.argv.includes('--fix')) writeFileSync('src.js', 'let x = 1;\\n');\n"
+        "else process.exit(bad ? 1 : 0);\n"
+    )
+    package = {"name": "x", "scripts": {"lint": "node lint.mjs --fix"}}
+    root = init_repo(
+        tmp_path / "p",
+        {"package.json": json.dumps(package), "lint.mjs": lint, "src.js": "var x = 1;\n"},
+    )
+    init(root)
+    result = run_cli(["run", "--only", "lint"], cwd=root)
+    assert result.returncode == 1, result.stdout + result.stderr  # it reports, never fixes
+    assert (root / "src.js").read_text() == "var x = 1;\n"
+    (root / "src.js").write_text("let x = 1;\n")  # fixed by hand: the same gate passes
+    result = run_cli(["run", "--only", "lint"], cwd=root)
+    assert result.returncode == 0, result.stdout + result.stderr

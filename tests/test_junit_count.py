@@ -97,9 +97,8 @@ describe('group B', () => {
   it('works', () => {});
   it('breaks', () => { throw new Error('bad <thing> & "x"'); });
 });
-test('parent', async (t) => {
-  await t.test('sub1', () => {});
-  await t.test('sub2', () => {});
+describe('loop', () => {
+  for (const n of [1, 2, 3]) it('same name', () => { assert.ok(n); });
 });
 """
 
@@ -218,22 +217,36 @@ def test_pytest_report_counts_what_pytest_says(pytest_report: RunnerReport) -> N
     assert "fixture exploded" in by_name["test_suite::test_setup_error"].message
 
 
-def test_pytest_rerun_counts_each_test_once(pytest_rerun_report: RunnerReport) -> None:
-    counts = count_reports([pytest_rerun_report.xml])
-    assert "2 rerun" in pytest_rerun_report.stdout, pytest_rerun_report.stdout
-    assert counts.entries == 5  # flaky and always_fails appear twice each
-    assert numbers(counts) == (2, 1, 0, 0)
-    assert [f.test for f in counts.failures] == ["test_suite::test_always_fails"]
-    assert "every attempt fails" in counts.failures[0].message
-
-
-def test_node_test_counts_same_names_in_different_describe_blocks(
-    node_report: RunnerReport,
+def test_pytest_rerun_attempts_each_count_unless_last_wins(
+    pytest_rerun_report: RunnerReport,
 ) -> None:
+    said = parse_summary(pytest_rerun_report.stdout)
+    assert said is not None, pytest_rerun_report.stdout
+    assert "2 rerun" in said.summary
+    # pytest-rerunfailures writes each failed attempt as a bare (passing-looking) entry
+    counts = count_reports([pytest_rerun_report.xml])
+    assert counts.entries == 5  # flaky and always_fails appear twice each
+    assert numbers(counts) == (4, 1, 0, 0)
+    assert counts.repeated == 2
+    assert (counts.flaky, counts.last_wins) == (0, False)
+    last = count_reports([pytest_rerun_report.xml], last_wins=True)
+    assert numbers(last) == (said.passed, said.failed, said.errors, said.skipped) == (2, 1, 0, 0)
+    assert [f.test for f in last.failures] == ["test_suite::test_always_fails"]
+    assert "every attempt fails" in last.failures[0].message
+    assert last.flaky == 1
+    assert [(f.test, f.outcome) for f in last.flaky_tests] == [("test_suite::test_flaky", "flaky")]
+
+
+def test_node_test_counts_equal_its_own_summary(node_report: RunnerReport) -> None:
     counts = count_reports([node_report.xml])
-    # three tests named "works" in three describe blocks: three tests, not one
-    assert numbers(counts) == (6, 2, 0, 2)
-    assert counts.entries == 10
+    said = parse_summary(node_report.stdout)
+    assert said is not None, node_report.stdout
+    # three tests named "works" in three describe blocks are three tests; the three
+    # "same name" tests of one loop are three more, and one identity repeated
+    assert numbers(counts) == (said.passed, said.failed, said.errors, said.skipped) == (7, 2, 0, 2)
+    assert "tests 11" in said.summary
+    assert counts.entries == 11
+    assert counts.repeated == 1
     failures = {f.short: f for f in counts.failures}
     assert set(failures) == {"top fails", "breaks"}
     assert failures["breaks"].suite == "group B"
@@ -257,7 +270,7 @@ def test_truncated_real_report_is_an_error(pytest_report: RunnerReport, tmp_path
         ("jest-junit.xml", (3, 1, 1, 1), 6, ("Calculator divides by zero", "Error: expect(")),
         ("vitest.xml", (2, 2, 0, 2), 6, ("src/error.test.ts::diff", "expected { hello: 'x' }")),
         ("go-junit-report.xml", (3, 3, 1, 1), 8, ("package/fail::TestOne", "fail_test.go:6:")),
-        ("gotestsum-rerun.xml", (2, 1, 0, 1), 6, ("example.com/shop/cart::TestBroken", "cart_")),
+        ("gotestsum-rerun.xml", (2, 3, 0, 1), 6, ("example.com/shop/cart::TestFlaky", "cart_")),
         ("nextest.xml", (3, 1, 0, 0), 4, ("shop::basic::test_failure_assert", "thread '")),
         (
             "surefire/TEST-com.example.CalculatorTest.xml",
@@ -278,6 +291,35 @@ def test_documented_shapes(
     assert counts.entries == entries
     assert counts.failures[0].test == first_failure[0]
     assert counts.failures[0].message.startswith(first_failure[1])
+
+
+def test_gotestsum_reruns_fold_with_last_wins() -> None:
+    counts = count_reports([FIXTURES / "gotestsum-rerun.xml"], last_wins=True)
+    assert numbers(counts) == (2, 1, 0, 1)
+    assert (counts.entries, counts.repeated, counts.flaky) == (6, 2, 1)
+    assert [f.test for f in counts.failures] == ["example.com/shop/cart::TestBroken"]
+    [flaky] = counts.flaky_tests
+    assert flaky.test == "example.com/shop/cart::TestFlaky"
+    assert flaky.message == "cart_test.go:41: timeout waiting for lock"  # the failed attempt's
+
+
+@pytest.mark.parametrize(
+    ("fixture", "flaky"),
+    [
+        ("nextest.xml", ("shop::basic::test_flaky_mod_3", "thread 'test_flaky_mod_3' panicked")),
+        (
+            "surefire/TEST-com.example.CalculatorTest.xml",
+            ("com.example.CalculatorTest::connects", "Connection refused"),
+        ),
+    ],
+)
+def test_rerun_markers_are_one_flaky_pass(fixture: str, flaky: tuple[str, str]) -> None:
+    for last_wins in (False, True):
+        counts = count_reports([FIXTURES / fixture], last_wins=last_wins)
+        assert (counts.flaky, counts.repeated) == (1, 0)
+        [test] = counts.flaky_tests
+        assert (test.test, test.outcome) == (flaky[0], "flaky")
+        assert test.message.startswith(flaky[1])
 
 
 def test_every_fixture_says_where_its_shape_comes_from() -> None:
@@ -301,7 +343,9 @@ def test_every_fixture_says_where_its_shape_comes_from() -> None:
         ("<failure/><error/>", "errors"),
         ("<error/><failure/><skipped/>", "errors"),
         ("<flakyFailure/><flakyError/>", "passed"),
+        ("<rerunFailure/><rerunError/>", "passed"),
         ("<rerunFailure/><rerunError/><failure/>", "failed"),
+        ("<flakyFailure/><skipped/>", "skipped"),
         ("<system-out><failure/></system-out>", "passed"),  # not a child of the testcase
     ],
 )
@@ -309,6 +353,9 @@ def test_outcome_is_the_worst_direct_child(children: str, outcome: str) -> None:
     counts = count_bytes(report(case("t", children)))
     assert getattr(counts, outcome) == 1
     assert counts.total == 1
+    # a pass that reports earlier attempts passed on a rerun: it is flaky
+    marked = "flaky" in children or "rerun" in children
+    assert counts.flaky == int(outcome == "passed" and marked)
 
 
 def test_attribute_totals_are_never_read() -> None:
@@ -332,15 +379,36 @@ def test_testcases_count_at_any_depth() -> None:
     assert numbers(count_bytes(bare)) == (1, 0, 0, 1)
 
 
-def test_last_entry_wins_across_reports(tmp_path: Path) -> None:
+def test_a_pass_never_hides_a_failure_across_reports(tmp_path: Path) -> None:
     first = tmp_path / "first.xml"
     second = tmp_path / "second.xml"
     first.write_bytes(report(case("flaky", "<failure message='boom'/>") + case("later", "")))
     second.write_bytes(report(case("flaky") + case("later", "<error message='late'/>")))
     counts = count_reports([first, second])
+    assert numbers(counts) == (2, 1, 1, 0)
+    assert counts.repeated == 2
+    assert [f.test for f in counts.failures] == ["c::flaky", "c::later"]
+
+
+def test_last_wins_lets_the_last_entry_decide_across_reports(tmp_path: Path) -> None:
+    first = tmp_path / "first.xml"
+    second = tmp_path / "second.xml"
+    first.write_bytes(report(case("flaky", "<failure message='boom'/>") + case("later", "")))
+    second.write_bytes(report(case("flaky") + case("later", "<error message='late'/>")))
+    counts = count_reports([first, second], last_wins=True)
     assert numbers(counts) == (1, 0, 1, 0)
     assert [f.test for f in counts.failures] == ["c::later"]
-    assert numbers(count_reports([second, first])) == (1, 1, 0, 0)
+    assert [(f.test, f.message) for f in counts.flaky_tests] == [("c::flaky", "boom")]
+    reverse = count_reports([second, first], last_wins=True)
+    assert numbers(reverse) == (1, 1, 0, 0)
+    assert [f.test for f in reverse.flaky_tests] == ["c::later"]  # retried, then passed
+
+
+def test_last_wins_never_lets_a_skip_clear_a_failure() -> None:
+    body = case("t", "<failure message='x'/>") + case("t", "<skipped/>")
+    counts = count_bytes(report(body), last_wins=True)
+    assert numbers(counts) == (0, 1, 0, 0)
+    assert (counts.flaky, counts.repeated) == (0, 1)
 
 
 def test_identity_includes_file_suite_and_classname() -> None:
@@ -354,10 +422,13 @@ def test_identity_includes_file_suite_and_classname() -> None:
         + case("t")
         + "</testsuite>"
         + '<testsuite name="s1">'
-        + case("t", "<failure/>")  # the same test as the first: reruns in a later suite element
+        + case("t", "<failure/>")  # the same test as the first, in a later suite element
         + "</testsuite>"
     )
-    assert numbers(count_bytes(report(body))) == (3, 1, 0, 0)
+    counts = count_bytes(report(body))
+    assert (numbers(counts), counts.repeated) == ((4, 1, 0, 0), 1)
+    last = count_bytes(report(body), last_wins=True)
+    assert (numbers(last), last.repeated) == ((3, 1, 0, 0), 1)
 
 
 def test_a_suite_file_attribute_is_the_file_of_its_cases() -> None:
@@ -368,7 +439,10 @@ def test_a_suite_file_attribute_is_the_file_of_its_cases() -> None:
         + case("t", file="b.test.js")  # another file: another test
         + "</testsuite>"
     )
-    assert numbers(count_bytes(report(body))) == (2, 0, 0, 0)
+    counts = count_bytes(report(body))
+    assert (numbers(counts), counts.repeated) == ((2, 1, 0, 0), 1)
+    last = count_bytes(report(body), last_wins=True)
+    assert (numbers(last), last.flaky) == ((2, 0, 0, 0), 1)
 
 
 def test_failures_are_capped_but_counted(tmp_path: Path) -> None:
@@ -379,10 +453,25 @@ def test_failures_are_capped_but_counted(tmp_path: Path) -> None:
     assert counts.failures[0].to_dict() == {"test": "c::t0", "message": "m0"}
 
 
-def test_a_test_that_passes_on_rerun_leaves_the_failure_list() -> None:
+def test_a_test_that_passes_on_rerun_moves_to_the_flaky_list() -> None:
     body = case("a", "<failure message='x'/>") + case("b", "<failure message='y'/>") + case("a")
-    counts = count_bytes(report(body))
+    counts = count_bytes(report(body), last_wins=True)
     assert [f.test for f in counts.failures] == ["c::b"]
+    assert [(f.test, f.message) for f in counts.flaky_tests] == [("c::a", "x")]
+    every = count_bytes(report(body))
+    assert [f.test for f in every.failures] == ["c::a", "c::b"]
+    assert every.flaky_tests == ()
+
+
+def test_the_same_failing_identity_is_listed_per_occurrence() -> None:
+    body = (
+        case("loop", "<failure message='1'/>")
+        + case("loop")
+        + case("loop", "<failure message='3'/>")
+    )
+    counts = count_bytes(report(body))
+    assert numbers(counts) == (1, 2, 0, 0)
+    assert [f.message for f in counts.failures] == ["1", "3"]
 
 
 def test_message_from_the_body_when_the_attribute_says_nothing() -> None:
@@ -475,6 +564,95 @@ def test_unusable_input_is_an_error(data: bytes, message: str) -> None:
         count_bytes(data)
 
 
+@pytest.mark.parametrize(
+    ("data", "declared"),
+    [
+        (b'<?xml version="1.0" encoding="Shift_JIS"?><testsuites/>', "Shift_JIS"),
+        (b"<?xml version='1.0' encoding='UTF-7'?><testsuites/>", "UTF-7"),
+        (b'<?xml version="1.0" encoding="cp500"?><testsuites/>', "cp500"),
+        (b'<?xml version="1.0" encoding="x-no-such-codec"?><testsuites/>', "x-no-such"),
+        (b'<?xml version="1.0" encoding="UTF-32"?><testsuites/>', "UTF-32"),
+        (b'<?xml version="1.0" encoding="windows-1252"?><testsuites/>', "windows-1252"),
+        ('<?xml version="1.0" encoding="cp500"?><testsuites/>'.encode("cp500"), "EBCDIC"),
+        ('<?xml version="1.0" encoding="Shift_JIS"?><testsuites/>'.encode("utf-16"), "Shift_JIS"),
+        (b'\xef\xbb\xbf<?xml version="1.0"  encoding = "EUC-JP" ?><testsuites/>', "EUC-JP"),
+    ],
+)
+def test_encodings_expat_does_not_decode_itself_are_refused(data: bytes, declared: str) -> None:
+    with pytest.raises(JUnitError, match=rf"declares encoding '{declared}.*read only in UTF-8"):
+        count_bytes(data)
+
+
+@pytest.mark.parametrize(
+    "declared", ["UTF-8", "utf-8", "US-ASCII", "ISO-8859-1", "UTF-16", "UTF-16LE", None]
+)
+def test_encodings_expat_decodes_are_read(declared: str | None) -> None:
+    prolog = f'<?xml version="1.0" encoding="{declared}"?>' if declared else ""
+    text = prolog + "<testsuites>" + case("é" if declared != "US-ASCII" else "e") + "</testsuites>"
+    codec = {"UTF-16": "utf-16", "UTF-16LE": "utf-16-le"}.get(declared or "", declared or "utf-8")
+    assert count_bytes(text.encode(codec.lower())).passed == 1
+
+
+def huge_token_report(path: Path, opening: bytes, filler: bytes, closing: bytes) -> Path:
+    """``opening`` + 100+ MiB of ``filler`` + ``closing``, written without holding it."""
+    block = filler * (1024**2 // len(filler))
+    with path.open("wb") as fh:
+        fh.write(b'<?xml version="1.0" encoding="UTF-8"?>\n<testsuites>\n' + opening)
+        for _ in range(110):
+            fh.write(block)
+        fh.write(closing + b"\n</testsuites>\n")
+    return path
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("opening", "filler", "closing"),
+    [
+        (b'<testcase name="', b"a", b'"/>'),  # one attribute
+        (b'<testcase name="', b"a>", b'"/>'),  # '>' is legal in an attribute value
+        (b"<testcase name='x' ", b" ", b"/>"),  # blank space inside one tag
+        (b"<!--", b"a<", b"-->"),  # a comment holds '<' too
+        (b"<?pi ", b"a<", b"?>"),
+    ],
+)
+def test_one_huge_token_is_refused(
+    tmp_path: Path, opening: bytes, filler: bytes, closing: bytes
+) -> None:
+    # before the bound, a 100 MB attribute took 14 s and a 200 MB one 87 s (quadratic)
+    path = huge_token_report(tmp_path / "huge.xml", opening, filler, closing)
+    with pytest.raises(JUnitError, match=r"huge\.xml:3: one tag, comment or processing"):
+        count_reports([path])
+
+
+@pytest.mark.parametrize("padding", [0, 1000, 300_000])  # where the token starts vs the chunks
+def test_the_token_limit_holds_wherever_the_token_falls(
+    monkeypatch: pytest.MonkeyPatch, padding: int
+) -> None:
+    monkeypatch.setattr(junit_count, "MAX_TOKEN_BYTES", 1024**2)
+    before = "<testsuites>" + "".join(case(f"p{i}") for i in range(padding // 40))
+
+    def one_tag(size: int) -> bytes:
+        tag = f"<testcase name='{'a' * (size - 20)}'/>"  # 20 bytes of markup around it
+        return (before + tag.ljust(size) + "</testsuites>").encode()
+
+    assert count_bytes(one_tag(1024**2 - 64)).passed == padding // 40 + 1
+    with pytest.raises(JUnitError, match="larger than 1 MiB"):
+        count_bytes(one_tag(1024**2 + 64))
+
+
+@pytest.mark.slow
+def test_huge_text_streams_through(tmp_path: Path) -> None:
+    # text and CDATA are not held whole: a big captured output is no reason to refuse
+    path = huge_token_report(
+        tmp_path / "big.xml",
+        b'<testcase name="t"><system-out><![CDATA[',
+        b"log line <with> markup\n",
+        b"]]></system-out></testcase>",
+    )
+    counts = count_reports([path])
+    assert (counts.passed, counts.total) == (1, 1)
+
+
 def test_doctype_hidden_in_utf16_is_refused() -> None:
     text = '<?xml version="1.0" encoding="UTF-16"?><!DOCTYPE x [<!ENTITY a "b">]><testsuites/>'
     with pytest.raises(JUnitError, match="DOCTYPE"):
@@ -524,9 +702,10 @@ _ENTRY = st.tuples(
     st.sampled_from(["", "<skipped/>", "<failure/>", "<error/>", "<flakyFailure/>"]),
 )
 _VALUE = {"": 0, "<flakyFailure/>": 0, "<skipped/>": 1, "<failure/>": 2, "<error/>": 3}
+Entry = tuple[str, str, str, str]
 
 
-def render(entries: Sequence[tuple[str, str, str, str]]) -> bytes:
+def render(entries: Sequence[Entry]) -> bytes:
     """Consecutive entries of one suite share a <testsuite> element, as writers do."""
     parts: list[str] = []
     current = None
@@ -542,19 +721,48 @@ def render(entries: Sequence[tuple[str, str, str, str]]) -> bytes:
     return report("".join(parts))
 
 
-@settings(max_examples=60, deadline=None)
-@given(st.lists(_ENTRY, max_size=30), st.integers(min_value=1, max_value=3))
-def test_counts_match_a_last_entry_wins_model(
-    entries: list[tuple[str, str, str, str]], files: int
-) -> None:
-    model: dict[tuple[str, str, str], int] = {}
-    for suite, classname, name, child in entries:
-        model[(suite, classname, name)] = _VALUE[child]
-    tally = Tally()
+def tally_of(entries: Sequence[Entry], files: int, *, last_wins: bool) -> Counts:
+    tally = Tally(last_wins=last_wins)
     size = max(1, len(entries) // files + 1)
     for start in range(0, max(1, len(entries)), size):
         tally.add_bytes(render(entries[start : start + size]))
-    counts = tally.counts()
-    expected = [list(model.values()).count(v) for v in range(4)]
-    assert [counts.passed, counts.skipped, counts.failed, counts.errors] == expected
+    return tally.counts()
+
+
+def by_value(values: Sequence[int]) -> list[int]:
+    return [list(values).count(v) for v in range(4)]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(_ENTRY, max_size=30), st.integers(min_value=1, max_value=3))
+def test_every_entry_counts_in_a_model(entries: list[Entry], files: int) -> None:
+    counts = tally_of(entries, files, last_wins=False)
+    assert [counts.passed, counts.skipped, counts.failed, counts.errors] == by_value(
+        [_VALUE[child] for *_, child in entries]
+    )
+    seen: dict[tuple[str, str, str], int] = {}
+    for suite, classname, name, _ in entries:
+        seen[(suite, classname, name)] = seen.get((suite, classname, name), 0) + 1
+    assert counts.repeated == sum(1 for n in seen.values() if n > 1)
+    assert counts.flaky == sum(1 for *_, child in entries if child == "<flakyFailure/>")
+    assert counts.entries == len(entries)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(_ENTRY, max_size=30), st.integers(min_value=1, max_value=3))
+def test_last_wins_matches_a_model(entries: list[Entry], files: int) -> None:
+    final: dict[tuple[str, str, str], int] = {}
+    flaky: dict[tuple[str, str, str], bool] = {}
+    for suite, classname, name, child in entries:
+        key, value = (suite, classname, name), _VALUE[child]
+        if key in final and value == 1 and final[key] >= 2:
+            continue  # a skipped rerun never clears a failure
+        retried = key in final
+        final[key] = value
+        flaky[key] = value == 0 and (retried or child == "<flakyFailure/>")
+    counts = tally_of(entries, files, last_wins=True)
+    assert [counts.passed, counts.skipped, counts.failed, counts.errors] == by_value(
+        list(final.values())
+    )
+    assert counts.flaky == sum(flaky.values())
     assert counts.entries == len(entries)

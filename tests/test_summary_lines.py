@@ -143,6 +143,7 @@ def test_failing_test_names_are_read_where_printed() -> None:
     assert cargo is not None
     assert cargo.failing == ("tests::divides",)
     assert cargo.needs_full_output
+    assert cargo.summary == "3 `test result:` lines: 4 passed; 1 failed; 1 ignored"
     go = parse_summary(GO)
     assert go is not None
     assert go.failing == ("TestTable/long", "TestTable")
@@ -162,3 +163,9 @@ def test_failing_test_names_are_read_where_printed() -> None:
 )
 def test_no_summary(text: str) -> None:
     assert parse_summary(text) is None
+
+
+def test_one_cargo_result_line_is_named_in_the_singular() -> None:
+    found = parse_summary("test result: ok. 2 passed; 0 failed; 0 ignored; 0 measured;\n")
+    assert found is not None
+    assert found.summary == "1 `test result:` line: 2 passed; 0 failed; 0 ignored"

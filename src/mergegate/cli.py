@@ -23,6 +23,8 @@ COMMANDS: dict[str, str] = {
     "witness": "witness",
     "merge": "merge",
     "baseline": "baseline",
+    "list": "list",
+    "completion": "completion",
 }
 
 
@@ -54,13 +56,29 @@ def _shard(value: str) -> tuple[int, int]:
     return index, total
 
 
-def _add_config(p: argparse.ArgumentParser) -> None:
+def _add_config(p: argparse.ArgumentParser, default: str | None = None) -> None:
+    where = (
+        f"default: {default}"
+        if default
+        else "default: $MERGEGATE_CONFIG, else gates.yaml here or in the nearest parent "
+        "up to the repository root"
+    )
     p.add_argument(
-        "-c",
-        "--config",
-        default="gates.yaml",
-        metavar="FILE",
-        help="the gates file (default: gates.yaml)",
+        "-c", "--config", default=default, metavar="FILE", help=f"the gates file ({where})"
+    )
+
+
+def _add_output(p: argparse.ArgumentParser) -> None:
+    """-q/-v and --no-color, shared by the commands that print a run."""
+    loud = p.add_mutually_exclusive_group()
+    loud.add_argument(
+        "-q", "--quiet", action="store_true", help="print only failures and the verdict"
+    )
+    loud.add_argument(
+        "-v", "--verbose", action="store_true", help="also print the output of passing gates"
+    )
+    p.add_argument(
+        "--no-color", action="store_true", help="no colour or other styling (like NO_COLOR=1)"
     )
 
 
@@ -99,6 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     run = sub.add_parser("run", help="run the gates and print the verdict")
+    run.add_argument("gates", nargs="*", metavar="GATE", help="run only these gates (like --only)")
     _add_config(run)
     run.add_argument(
         "--only",
@@ -132,17 +151,29 @@ def build_parser() -> argparse.ArgumentParser:
         help="run a deterministic share of the gates (for a CI matrix)",
     )
     run.add_argument(
+        "--durations",
+        metavar="FILE",
+        help="a previous JSON report: --shard balances the shards by its gate durations",
+    )
+    run.add_argument(
         "--dry-run", action="store_true", help="print the plan and a preflight; run nothing"
     )
     run.add_argument(
         "--no-cache", action="store_true", help="run every gate, even one whose last pass is cached"
     )
+    _add_output(run)
+
+    gates = sub.add_parser("list", help="list the gates: name, kind, needs, if_changed, blocking")
+    _add_config(gates)
+    shape = gates.add_mutually_exclusive_group()
+    shape.add_argument("--json", action="store_true", help="as a JSON array")
+    shape.add_argument("--names", action="store_true", help="names only, one per line")
 
     schema = sub.add_parser("schema", help="print the JSON Schema of gates.yaml")
     schema.add_argument("-o", "--output", metavar="FILE", help="write it here instead of stdout")
 
     init = sub.add_parser("init", help="write a starter gates.yaml for the project here")
-    _add_config(init)
+    _add_config(init, "gates.yaml")
 
     witness = sub.add_parser("witness", help="sign and verify the witness manifest")
     wsub = witness.add_subparsers(dest="witness_command", metavar="ACTION", required=True)
@@ -169,6 +200,10 @@ def build_parser() -> argparse.ArgumentParser:
     merge.add_argument("--junit", metavar="PATH", default="reports/gates.xml")
     merge.add_argument("--json", metavar="PATH", default="reports/gates.json")
     merge.add_argument("--summary", metavar="PATH")
+    _add_output(merge)
+
+    completion = sub.add_parser("completion", help="print a shell completion script")
+    completion.add_argument("shell", choices=("bash", "zsh", "fish"))
     return parser
 
 

@@ -8,12 +8,17 @@ dotted key path (``gates.unit-tests.min_passed``) and, for unknown keys, a
 
 from __future__ import annotations
 
+import codecs
 import difflib
+import math
+import os
 import re
+import stat
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
-from typing import Annotated, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
 from pydantic import (
     BaseModel,
@@ -28,11 +33,15 @@ from pydantic import (
     model_validator,
 )
 
-from mergegate.errors import ConfigError, ConfigIssue
+from mergegate.config_messages import plain_message
+from mergegate.errors import SHOWN_CHARS, ConfigError, ConfigIssue, clip, masking, shorten
 from mergegate.yamlload import Located, YamlError, load_yaml
 
+if TYPE_CHECKING:
+    from mergegate.redact import Redactor
+
 GATE_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
-DURATION_RE = re.compile(r"^(?:(?P<h>\d+)h)?(?:(?P<m>\d+)m)?(?:(?P<s>\d+)s)?$")
+DURATION_RE = re.compile(r"^(?:(?P<h>[0-9]+)h)?(?:(?P<m>[0-9]+)m)?(?:(?P<s>[0-9]+)s)?$")
 DEFAULT_TIMEOUT = 15 * 60.0
 KINDS = ("command", "tests", "smoke", "witness", "semver", "forbid")
 
@@ -40,24 +49,33 @@ KINDS = ("command", "tests", "smoke", "witness", "semver", "forbid")
 # -- value types ------------------------------------------------------------------
 
 
+MAX_DURATION = 7 * 24 * 3600.0  # a week: past it a timeout is a typo, and timers overflow
+_DURATION_HELP = "use seconds or a string like 90s, 15m, 1h30m"
+
+
 def parse_duration(value: object) -> float:
-    """90, "90", "90s", "15m", "1h30m" -> seconds."""
-    if isinstance(value, bool):
-        raise ValueError("a duration is a number of seconds or a string like 90s, 15m, 1h30m")
-    if isinstance(value, int | float):
-        seconds = float(value)
-    elif isinstance(value, str) and value.strip().isdigit():
-        seconds = float(value.strip())
-    elif isinstance(value, str) and (m := DURATION_RE.match(value.strip())) and value.strip():
-        h, mi, s = (int(m.group(g) or 0) for g in ("h", "m", "s"))
-        seconds = float(h * 3600 + mi * 60 + s)
-    else:
-        raise ValueError(
-            f"invalid duration {value!r}: use seconds or a string like 90s, 15m, 1h30m"
-        )
-    if seconds <= 0:
+    """90, "90", "90s", "15m", "1h30m" -> seconds, finite and at most a week."""
+    seconds = _duration_seconds(value)
+    if math.isnan(seconds) or seconds <= 0:
         raise ValueError("a duration must be greater than zero")
+    if seconds > MAX_DURATION:
+        raise ValueError(f"a duration must be at most {MAX_DURATION / 86400:.0f} days (7d = 168h)")
     return seconds
+
+
+def _duration_seconds(value: object) -> float:
+    if isinstance(value, bool):
+        raise ValueError(f"a duration is a number of seconds or a string: {_DURATION_HELP}")
+    if isinstance(value, int | float):
+        return float(value) if isinstance(value, float) or abs(value) < 10**18 else math.inf
+    text = value.strip() if isinstance(value, str) else ""
+    # a bounded length keeps int() far below Python's digit limit
+    if text and len(text) <= 40 and (m := DURATION_RE.match(text)) and not text.isdigit():
+        h, mi, s = (int(m.group(g) or 0) for g in ("h", "m", "s"))
+        return float(h * 3600 + mi * 60 + s)
+    if text.isdigit() and text.isascii():
+        return float(text) if len(text) <= 18 else math.inf
+    raise ValueError(f"invalid duration {shorten(value)}: {_DURATION_HELP}")
 
 
 def _one_or_many(value: object) -> object:
@@ -82,9 +100,9 @@ def _relative_path(value: object) -> object:
         raise ValueError("must not contain a NUL byte")
     pure = PurePosixPath(value)
     if pure.is_absolute() or value.startswith("~"):
-        raise ValueError(f"{value!r} must be relative to the directory of gates.yaml")
+        raise ValueError(f"{shorten(value)} must be relative to the directory of gates.yaml")
     if ".." in pure.parts:
-        raise ValueError(f"{value!r} must not leave the project with '..'")
+        raise ValueError(f"{shorten(value)} must not leave the project with '..'")
     return value
 
 
@@ -188,6 +206,11 @@ class TestsGate(GateBase):
     max_failed: Annotated[int, Field(ge=0)] = 0
     max_skipped: Annotated[int, Field(ge=0)] | Literal["baseline"] | None = None
     count_from: Literal["junit", "output"] = "junit"
+    retries: Literal["last-wins"] | None = Field(
+        default=None,
+        description="last-wins: the runner appends rerun attempts (gotestsum --rerun-fails, "
+        "pytest-rerunfailures); a test's last entry decides and counts once.",
+    )
 
     @model_validator(mode="after")
     def _source(self) -> TestsGate:
@@ -212,7 +235,9 @@ class SmokeGate(GateBase):
     def _suffixes(cls, value: dict[str, Any]) -> dict[str, Any]:
         for suffix in value:
             if not suffix.startswith("."):
-                raise ValueError(f"interpreter keys are file suffixes like '.py', not {suffix!r}")
+                raise ValueError(
+                    f"interpreter keys are file suffixes like '.py', not {shorten(suffix)}"
+                )
         return value
 
 
@@ -226,11 +251,13 @@ class WitnessGate(GateBase):
 
 def _check_regex(pattern: str, groups: int | None = None) -> str:
     try:
-        compiled = re.compile(pattern)
-    except re.error as exc:
-        raise ValueError(f"invalid regular expression {pattern!r}: {exc}") from None
+        with warnings.catch_warnings():  # "possible set union" and the like: not our user's error
+            warnings.simplefilter("ignore")
+            compiled = re.compile(pattern)
+    except (re.error, RecursionError, OverflowError) as exc:
+        raise ValueError(f"invalid regular expression {shorten(pattern)}: {exc}") from None
     if groups is not None and compiled.groups != groups:
-        raise ValueError(f"pattern {pattern!r} must have exactly {groups} capture group")
+        raise ValueError(f"pattern {shorten(pattern)} must have exactly {groups} capture group")
     return pattern
 
 
@@ -278,7 +305,7 @@ class SemverGate(GateBase):
             if key not in CHANGE_KINDS:
                 close = difflib.get_close_matches(key, list(CHANGE_KINDS), n=1)
                 hint = f"did you mean {close[0]}?" if close else f"kinds: {', '.join(CHANGE_KINDS)}"
-                raise ValueError(f"unknown change kind {key!r} ({hint})")
+                raise ValueError(f"unknown change kind {shorten(key)} ({hint})")
         return value
 
     @model_validator(mode="after")
@@ -368,51 +395,130 @@ class LoadedConfig:
         return self.root / rel if rel else self.root
 
 
+MAX_CONFIG_BYTES = 1024 * 1024  # a gates.yaml is a few KiB; more is a mistake or an attack
+
+
 def load_config(path: Path) -> LoadedConfig:
     """Read, parse and validate gates.yaml; ConfigError lists every problem found."""
     shown = str(path)
-    try:
-        text = path.read_bytes().decode("utf-8")
-    except FileNotFoundError:
-        raise ConfigError(
-            [
-                ConfigIssue(
-                    shown, None, None, "", "file not found (create one with `mergegate init`)"
-                )
-            ]
-        ) from None
-    except UnicodeDecodeError as exc:
-        raise ConfigError([ConfigIssue(shown, None, None, "", f"not UTF-8 text: {exc}")]) from None
-    except OSError as exc:
-        raise ConfigError([ConfigIssue(shown, None, None, "", f"cannot read: {exc}")]) from None
+    text = decode_config(read_config_bytes(path, shown), shown)
     config = parse_config(text, shown)
     return LoadedConfig(config, path, path.resolve().parent)
 
 
-def parse_config(text: str, shown: str = "gates.yaml") -> Config:
+def _file_issue(shown: str, message: str) -> ConfigError:
+    return ConfigError([ConfigIssue(shown, None, None, "", message)])
+
+
+def read_config_bytes(path: Path, shown: str) -> bytes:
+    """The bytes of a regular file of at most MAX_CONFIG_BYTES, or a ConfigError.
+
+    Opened non-blocking so a fifo cannot stall the open; fstat then refuses
+    anything that is not a regular file (a fifo, /dev/zero, a directory).
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
     try:
-        located = load_yaml(text)
-    except YamlError as exc:
-        line, col = (exc.mark.line, exc.mark.col) if exc.mark else (None, None)
-        raise ConfigError([ConfigIssue(shown, line, col, "", exc.message)]) from None
-    if not isinstance(located.data, dict):
+        fd = os.open(path, flags)
+    except FileNotFoundError:
+        raise _file_issue(shown, "file not found (create one with `mergegate init`)") from None
+    except OSError as exc:
+        raise _file_issue(shown, f"cannot read: {exc.strerror or exc}") from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            what = "a directory" if stat.S_ISDIR(info.st_mode) else "not a regular file"
+            raise _file_issue(shown, f"{what}: the configuration must be a regular file")
+        data = _read_at_most(fd, MAX_CONFIG_BYTES + 1)
+    except OSError as exc:
+        raise _file_issue(shown, f"cannot read: {exc.strerror or exc}") from None
+    finally:
+        os.close(fd)
+    if len(data) > MAX_CONFIG_BYTES:
+        raise _file_issue(
+            shown, f"file is larger than {MAX_CONFIG_BYTES // 1024} KiB: is this really gates.yaml?"
+        )
+    return data
+
+
+def _read_at_most(fd: int, limit: int) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    while size < limit and (chunk := os.read(fd, min(65536, limit - size))):
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
+
+
+def decode_config(data: bytes, shown: str) -> str:
+    """UTF-8 text (a leading BOM dropped); an invalid byte is reported at line:column."""
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        raise ConfigError(
+            [ConfigIssue(shown, 1, 1, "", "file is UTF-16 encoded: save gates.yaml as UTF-8")]
+        )
+    try:
+        return data.decode("utf-8").removeprefix("\ufeff")
+    except UnicodeDecodeError as exc:
+        line_start = data.rfind(b"\n", 0, exc.start) + 1
+        line = data.count(b"\n", 0, exc.start) + 1
+        col = len(data[line_start : exc.start].decode("utf-8", "replace")) + 1
+        byte = data[exc.start]
         raise ConfigError(
             [
                 ConfigIssue(
-                    shown, 1, 1, "", "gates.yaml must be a mapping with `version` and `gates`"
+                    shown,
+                    line,
+                    col,
+                    "",
+                    f"not UTF-8 text: invalid byte 0x{byte:02X} (save gates.yaml as UTF-8)",
                 )
             ]
-        )
-    issues = _structure_issues(located, shown)
-    config: Config | None = None
-    try:
-        config = Config.model_validate(located.data)
-    except ValidationError as exc:
-        issues.extend(_pydantic_issues(exc, located, shown))
+        ) from None
+
+
+def parse_config(text: str, shown: str = "gates.yaml") -> Config:
+    """Parse and validate gates.yaml text; ConfigError lists every problem, each located."""
+    located = _located(text, shown)
+    mask = _config_redactor(located.data).redact
+    with masking(mask):  # a secret written in gates.yaml is masked before a message cuts it
+        issues = _structure_issues(located, shown)
+        config: Config | None = None
+        try:
+            config = Config.model_validate(located.data)
+        except ValidationError as exc:
+            issues.extend(_pydantic_issues(exc, located, shown))
     if issues:
-        raise ConfigError(_dedupe(issues))
+        raise ConfigError([replace(i, message=mask(i.message)) for i in _dedupe(issues)])
     assert config is not None
     return config
+
+
+def _located(text: str, shown: str) -> Located:
+    try:
+        located = load_yaml(text)
+    except YamlError as exc:
+        line, col = (exc.mark.line, exc.mark.col) if exc.mark else (1, 1)
+        raise ConfigError([ConfigIssue(shown, line, col, "", exc.message)]) from None
+    if not isinstance(located.data, dict):
+        message = "gates.yaml must be a mapping with `version` and `gates`"
+        raise ConfigError([ConfigIssue(shown, 1, 1, "", message)])
+    return located
+
+
+def _config_redactor(data: dict[str, Any]) -> Redactor:
+    """Masks the values of secret-named `env` entries written in gates.yaml itself."""
+    from mergegate.redact import Redactor
+
+    gates = data.get("gates")
+    envs = [data.get("defaults"), *(gates.values() if isinstance(gates, dict) else ())]
+    maps = [e.get("env") for e in envs if isinstance(e, dict)]
+    values = [
+        {str(k): str(_env_value(v)) for k, v in m.items() if isinstance(v, str | int | float)}
+        for m in maps
+        if isinstance(m, dict)
+    ]
+    names = data.get("redact")
+    extra = [str(n) for n in names] if isinstance(names, list) else []
+    return Redactor.from_environ(*values, extra_names=extra)
 
 
 def _dedupe(issues: Iterable[ConfigIssue]) -> list[ConfigIssue]:
@@ -426,7 +532,8 @@ def _at(
     located: Located, shown: str, path: tuple[str | int, ...], key: str, msg: str
 ) -> ConfigIssue:
     mark = located.mark(path)
-    return ConfigIssue(shown, mark.line if mark else None, mark.col if mark else None, key, msg)
+    line, col = (mark.line, mark.col) if mark else (1, 1)
+    return ConfigIssue(shown, line, col, clip(key, 2 * SHOWN_CHARS), msg)
 
 
 def dotted(path: Sequence[str | int]) -> str:
@@ -436,85 +543,140 @@ def dotted(path: Sequence[str | int]) -> str:
     return out
 
 
-def _structure_issues(located: Located, shown: str) -> list[ConfigIssue]:
+MAX_NEEDS_DEPTH = 100  # deeper chains are a generated file gone wrong, not a pipeline
+MAX_SUGGESTIONS = 50  # "did you mean" is quadratic: a file with thousands of typos gets 50
+
+
+class _Structure:
     """Checks pydantic cannot locate well: gate names, `needs` targets, `needs` cycles."""
+
+    def __init__(self, located: Located, shown: str, gates: dict[str, Any]) -> None:
+        self.located, self.shown, self.gates = located, shown, gates
+        self.issues: list[ConfigIssue] = []
+        self.suggestions = MAX_SUGGESTIONS
+
+    def add(self, path: tuple[str | int, ...], key: str, message: str) -> None:
+        self.issues.append(_at(self.located, self.shown, path, key, message))
+
+    def name(self, name: str) -> None:
+        if not GATE_NAME_RE.match(name):
+            self.add(
+                ("gates", name),
+                f"gates.{name}",
+                f"invalid gate name {shorten(name)}: use lowercase letters, digits, "
+                "'.', '_' and '-', starting with a letter or digit",
+            )
+
+    def needs(self, name: str, gate: object) -> list[str]:
+        raw = gate.get("needs", []) if isinstance(gate, dict) else []
+        listed = isinstance(raw, list)
+        items = raw if listed else [raw] if isinstance(raw, str) else []
+        for i, need in enumerate(items):
+            if not isinstance(need, str):
+                continue  # pydantic reports the wrong type
+            path = ("gates", name, "needs", i) if listed else ("gates", name, "needs")
+            if need not in self.gates:
+                self.add(
+                    path, f"gates.{name}.needs", f"unknown gate {shorten(need)}{self.hint(need)}"
+                )
+            elif need == name:
+                self.add(path, f"gates.{name}.needs", "a gate cannot need itself")
+        return [n for n in items if isinstance(n, str)]
+
+    def hint(self, need: str) -> str:
+        if self.suggestions <= 0:
+            return ""
+        self.suggestions -= 1
+        close = difflib.get_close_matches(need, list(self.gates), n=1)
+        return f" (did you mean {close[0]}?)" if close else ""
+
+    def cycle(self, needs: dict[str, list[str]]) -> None:
+        graph = {k: [n for n in v if n in self.gates and n != k] for k, v in needs.items()}
+        cycle = find_cycle(graph)
+        if not cycle:
+            self.chain(graph)
+        if cycle:
+            shown = [*cycle, cycle[0]]
+            if len(shown) > 10:  # a cycle of 5,000 gates is named by its ends
+                shown = [*shown[:5], f"... {len(shown) - 8} more", *shown[-3:]]
+            first = cycle[0]
+            self.add(
+                ("gates", first, "needs"),
+                f"gates.{first}.needs",
+                "needs cycle: " + " -> ".join(shown),
+            )
+
+    def chain(self, graph: dict[str, list[str]]) -> None:
+        deepest = max(needs_depths(graph).items(), key=lambda kv: kv[1], default=("", 0))
+        if deepest[1] > MAX_NEEDS_DEPTH:
+            name = deepest[0]
+            self.add(
+                ("gates", name, "needs"),
+                f"gates.{name}.needs",
+                f"this gate waits on a chain of {deepest[1]} `needs`; at most "
+                f"{MAX_NEEDS_DEPTH} are allowed (gates without `needs` between them run together)",
+            )
+
+
+def needs_depths(graph: Mapping[str, Sequence[str]]) -> dict[str, int]:
+    """How many `needs` hops precede each gate, for an acyclic graph; no recursion."""
+    depth: dict[str, int] = {}
+    for root in graph:
+        stack = [root]
+        while stack:
+            node = stack[-1]
+            waiting = [n for n in graph.get(node, ()) if n not in depth]
+            if waiting:
+                stack.extend(waiting)
+                continue
+            stack.pop()
+            depth[node] = 1 + max((depth[n] for n in graph.get(node, ())), default=-1)
+    return depth
+
+
+def _structure_issues(located: Located, shown: str) -> list[ConfigIssue]:
     gates = located.data.get("gates")
     if not isinstance(gates, dict):
         return []
-    issues: list[ConfigIssue] = []
+    check = _Structure(located, shown, gates)
     needs: dict[str, list[str]] = {}
     for name, gate in gates.items():
-        if not GATE_NAME_RE.match(name):
-            issues.append(
-                _at(
-                    located,
-                    shown,
-                    ("gates", name),
-                    f"gates.{name}",
-                    f"invalid gate name {name!r}: use lowercase letters, digits, "
-                    "'.', '_' and '-', starting with a letter or digit",
-                )
-            )
-        raw = gate.get("needs", []) if isinstance(gate, dict) else []
-        raw = [raw] if isinstance(raw, str) else raw
-        needs[name] = [n for n in raw if isinstance(n, str)] if isinstance(raw, list) else []
-        for i, need in enumerate(needs[name]):
-            if need not in gates:
-                close = difflib.get_close_matches(need, list(gates), n=1)
-                hint = f" (did you mean {close[0]}?)" if close else ""
-                path = (
-                    ("gates", name, "needs", i)
-                    if isinstance(gate.get("needs"), list)
-                    else ("gates", name, "needs")
-                )
-                issues.append(
-                    _at(located, shown, path, f"gates.{name}.needs", f"unknown gate {need!r}{hint}")
-                )
-            elif need == name:
-                issues.append(
-                    _at(
-                        located,
-                        shown,
-                        ("gates", name, "needs"),
-                        f"gates.{name}.needs",
-                        "a gate cannot need itself",
-                    )
-                )
-    cycle = find_cycle({k: [n for n in v if n in gates and n != k] for k, v in needs.items()})
-    if cycle:
-        first = cycle[0]
-        issues.append(
-            _at(
-                located,
-                shown,
-                ("gates", first, "needs"),
-                f"gates.{first}.needs",
-                "needs cycle: " + " -> ".join([*cycle, first]),
-            )
-        )
-    return issues
+        check.name(name)
+        needs[name] = check.needs(name, gate)
+    check.cycle(needs)
+    return check.issues
 
 
 def find_cycle(graph: Mapping[str, Sequence[str]]) -> list[str] | None:
-    """A list of nodes forming a cycle in ``graph``, or None."""
-    state: dict[str, int] = {}  # 1 = on the stack, 2 = done
-    stack: list[str] = []
+    """A list of nodes forming a cycle in ``graph``, or None.
 
-    def visit(node: str) -> list[str] | None:
-        state[node] = 1
-        stack.append(node)
-        for nxt in graph.get(node, ()):
-            if state.get(nxt) == 1:
-                return stack[stack.index(nxt) :]
-            if nxt not in state and (found := visit(nxt)):
-                return found
-        stack.pop()
-        state[node] = 2
-        return None
-
-    for node in graph:
-        if node not in state and (found := visit(node)):
+    Iterative depth-first search: a `needs` chain thousands of gates long must
+    not exhaust Python's stack.
+    """
+    done: set[str] = set()
+    for root in graph:
+        if root not in done and (found := _cycle_from(graph, root, done)):
             return found
+    return None
+
+
+def _cycle_from(graph: Mapping[str, Sequence[str]], root: str, done: set[str]) -> list[str] | None:
+    path: list[str] = [root]
+    on_path = {root}
+    pending = [iter(graph.get(root, ()))]
+    while pending:
+        nxt = next(pending[-1], None)
+        if nxt is None:
+            node = path.pop()
+            on_path.discard(node)
+            done.add(node)
+            pending.pop()
+        elif nxt in on_path:
+            return path[path.index(nxt) :]
+        elif nxt not in done:
+            path.append(nxt)
+            on_path.add(nxt)
+            pending.append(iter(graph.get(nxt, ())))
     return None
 
 
@@ -544,7 +706,8 @@ def _allowed_keys(data: Any, container: tuple[str | int, ...]) -> list[str]:
     elif container == ("reports",):
         model = Reports
     elif len(container) >= 2 and container[0] == "gates":
-        gate = data.get("gates", {}).get(container[1], {})
+        gates = data.get("gates")
+        gate = gates.get(container[1]) if isinstance(gates, dict) else None
         kind = gate.get("kind", "command") if isinstance(gate, dict) else "command"
         if len(container) == 2:
             model = GATE_MODELS.get(str(kind), CommandGate)
@@ -570,30 +733,49 @@ def _unknown_key_message(data: Any, path: tuple[str | int, ...]) -> str:
 
 
 def _pydantic_issues(exc: ValidationError, located: Located, shown: str) -> list[ConfigIssue]:
-    issues = []
+    """One located issue per place in the document, in plain words.
+
+    pydantic reports a union (``run`` is a string or a list) once per member;
+    grouping by the document path folds those into one sentence.
+    """
+    groups: dict[tuple[str | int, ...], list[Any]] = {}
     for err in exc.errors(include_url=False):
         loc = tuple(err["loc"])
         if "[key]" in loc:
             continue  # gate names are checked (and located) by _structure_issues
-        path = _real_path(located.data, loc, err["type"])
-        if err["type"] == "extra_forbidden":
-            msg = _unknown_key_message(located.data, path)
-        elif err["type"] == "missing":
-            msg = "required key missing"
-        elif err["type"] == "union_tag_invalid":
-            kind = str(
-                err.get("input", {}).get("kind") if isinstance(err.get("input"), dict) else ""
-            )
-            close = difflib.get_close_matches(kind, KINDS, n=1)
-            hint = f" (did you mean {close[0]}?)" if close else ""
-            msg = f"unknown kind {kind!r}{hint}; kinds are {', '.join(KINDS)}"
+        path = _real_path(located.data, _without_kind_tag(loc), err["type"])
+        if err["type"] == "union_tag_invalid":
             path = (*path, "kind")
-        else:
-            msg = str(err["msg"]).removeprefix("Value error, ")
-        mark_path = path[:-1] if err["type"] == "missing" else path
-        issue = _at(located, shown, mark_path, dotted(path), msg)
-        issues.append(issue)
-    return issues
+        groups.setdefault(path, []).append(err)
+    return [_issue_for(path, errs, located, shown) for path, errs in groups.items()]
+
+
+def _without_kind_tag(loc: tuple[Any, ...]) -> tuple[Any, ...]:
+    """("gates", "lint", "command", "run") -> ("gates", "lint", "run"): the tag is not a key."""
+    if len(loc) >= 3 and loc[0] == "gates" and loc[2] in KINDS:
+        return (*loc[:2], *loc[3:])
+    return loc
+
+
+def _issue_for(
+    path: tuple[str | int, ...], errs: list[Any], located: Located, shown: str
+) -> ConfigIssue:
+    first = errs[0]["type"]
+    if first == "extra_forbidden":
+        msg = _unknown_key_message(located.data, path)
+    elif first == "union_tag_invalid":
+        msg = _unknown_kind_message(errs[0].get("input"))
+    else:
+        msg = plain_message(errs, path)
+    mark_path = path[:-1] if first == "missing" else path
+    return _at(located, shown, mark_path, dotted(path), msg)
+
+
+def _unknown_kind_message(gate: object) -> str:
+    kind = str(gate.get("kind")) if isinstance(gate, dict) else ""
+    close = difflib.get_close_matches(kind, KINDS, n=1)
+    hint = f" (did you mean {close[0]}?)" if close else ""
+    return f"unknown kind {shorten(kind)}{hint}; kinds are {', '.join(KINDS)}"
 
 
 def json_schema() -> dict[str, Any]:

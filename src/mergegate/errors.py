@@ -10,6 +10,7 @@ import contextlib
 import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,12 +44,59 @@ class ConfigIssue:
         return f"{where}: {self.key}: {self.message}" if self.key else f"{where}: {self.message}"
 
 
+_SCOPED_MASK: ContextVar[Callable[[str], str] | None] = ContextVar("scoped_mask", default=None)
+MAX_SHOWN_ISSUES = 50  # a config error prints at most this many problems
+SHOWN_CHARS = 80  # a value echoed in a message is cut to this many characters
+
+
+def clip(text: str, limit: int = SHOWN_CHARS) -> str:
+    """``text`` for a message: secrets masked first, then cut with an ellipsis.
+
+    Masking before cutting matters: a secret cut in half no longer matches the
+    masks the error boundary applies, and its first half would be printed.
+    """
+    text = _mask_secret_looking(_redact_text(text))
+    scoped = _SCOPED_MASK.get()
+    text = scoped(text) if scoped is not None else text
+    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
+
+
+@contextlib.contextmanager
+def masking(mask: Callable[[str], str]) -> Iterator[None]:
+    """Within the block, ``clip`` also applies ``mask`` (secrets known only to the caller)."""
+    token = _SCOPED_MASK.set(mask)
+    try:
+        yield
+    finally:
+        _SCOPED_MASK.reset(token)
+
+
+def shorten(value: object, limit: int = SHOWN_CHARS) -> str:
+    """``value`` clipped and quoted, the way a message echoes what the user wrote."""
+    return repr(clip(value if isinstance(value, str) else repr(value), limit))
+
+
+def _mask_secret_looking(text: str) -> str:
+    """Well-known credential formats (the forbid gate's built-ins), whatever the env says."""
+    import re
+
+    from mergegate.forbid_patterns import SECRETS
+    from mergegate.redact import MASK
+
+    for builtin in SECRETS.values():
+        text = re.sub(builtin.regex, MASK, text)
+    return text
+
+
 class ConfigError(MergegateError):
     """gates.yaml is invalid; carries every problem found, each located."""
 
     def __init__(self, issues: Sequence[ConfigIssue]) -> None:
         self.issues = tuple(issues)
-        super().__init__("\n".join(str(i) for i in self.issues))
+        lines = [str(i) for i in self.issues[:MAX_SHOWN_ISSUES]]
+        if len(self.issues) > MAX_SHOWN_ISSUES:  # thousands of lines would bury the first ones
+            lines.append(f"... and {len(self.issues) - MAX_SHOWN_ISSUES} more problems")
+        super().__init__("\n".join(lines))
 
 
 class GitError(Exception):

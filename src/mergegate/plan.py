@@ -18,7 +18,7 @@ class Selection:
     why_not: Mapping[str, str] = field(default_factory=dict)  # unselected gate -> reason
 
 
-def _check_names(names: Iterable[str], known: Sequence[str], flag: str) -> None:
+def check_names(names: Iterable[str], known: Sequence[str], flag: str) -> None:
     import difflib
 
     for name in names:
@@ -65,16 +65,77 @@ def shard_of(group: Sequence[str], total: int) -> int:
     return int.from_bytes(digest[:8], "big") % total + 1
 
 
+def balance(
+    groups: Sequence[Sequence[str]], total: int, durations: Mapping[str, float]
+) -> dict[str, int]:
+    """Gate -> shard by greedy longest-first bin packing of whole needs groups.
+
+    A gate with no measured duration weighs the mean of those measured, so a new
+    gate neither vanishes nor dominates. Ties break on the group's first name and the
+    lowest shard, so every matrix job computes the same split from the same file.
+    """
+    import math
+
+    usable = {n: d for n, d in durations.items() if math.isfinite(d) and d >= 0}
+    fallback = sum(usable.values()) / len(usable) if usable else 1.0
+    weighed = sorted(
+        ((sum(usable.get(n, fallback) for n in g), min(g), g) for g in groups),
+        key=lambda item: (-item[0], item[1]),
+    )
+    load = [0.0] * total
+    shards: dict[str, int] = {}
+    for weight, _, group in weighed:
+        index = min(range(total), key=lambda i: (load[i], i))
+        load[index] += weight
+        shards.update(dict.fromkeys(group, index + 1))
+    return shards
+
+
+def assign_shards(
+    gates: Mapping[str, GateBase], total: int, durations: Mapping[str, float] | None = None
+) -> dict[str, int]:
+    """Gate -> shard (1-based): balanced by durations when any gate has one, else hashed."""
+    groups = _components(gates)
+    if durations and any(name in durations for name in gates):
+        return balance(groups, total, durations)
+    return {name: shard_of(group, total) for group in groups for name in group}
+
+
+def load_durations(path: str) -> dict[str, float] | None:
+    """Gate durations from a previous JSON report; None when the file does not exist.
+
+    A missing file is the first run (or a cold CI cache): shards fall back to hashing.
+    A file that exists but is not a report is an error the user must fix.
+    """
+    import json
+    from pathlib import Path
+
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"--durations {path}: not a mergegate JSON report: {exc}") from None
+    try:
+        measured = [
+            (str(g["name"]), float(g["duration"]), g.get("skip_cause")) for g in data["gates"]
+        ]
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise UsageError(f"--durations {path}: not a mergegate JSON report: {exc!r}") from None
+    return {name: seconds for name, seconds, skipped in measured if skipped is None}
+
+
 def select(
     loaded: LoadedConfig,
     only: Sequence[str] = (),
     skip: Sequence[str] = (),
     shard: tuple[int, int] | None = None,
+    durations: Mapping[str, float] | None = None,
 ) -> Selection:
     gates = loaded.gates
     order = tuple(gates)
-    _check_names(only, order, "--only")
-    _check_names(skip, order, "--skip")
+    check_names(only, order, "--only")
+    check_names(skip, order, "--skip")
     why_not: dict[str, str] = {}
     selected = set(order)
     if only:
@@ -86,12 +147,10 @@ def select(
             why_not[name] = "skipped by --skip"
     if shard:
         index, total = shard
-        for group in _components(gates):
-            if shard_of(group, total) != index:
-                for name in group:
-                    if name in selected:
-                        selected.discard(name)
-                        why_not[name] = f"runs in another shard (this is {index}/{total})"
+        for name, where in assign_shards(gates, total, durations).items():
+            if where != index and name in selected:
+                selected.discard(name)
+                why_not[name] = f"runs in another shard (this is {index}/{total})"
     return Selection(order, frozenset(selected), why_not)
 
 

@@ -174,6 +174,15 @@ class RunResult:
         return "blocked" if self.blocked else "allowed"
 
     @property
+    def not_run(self) -> tuple[str, ...]:
+        """Gates left out by --only/--skip/--shard: a run with any is not a merge verdict."""
+        return tuple(g.name for g in self.gates if g.skip_cause is SkipCause.SELECTION)
+
+    @property
+    def partial(self) -> bool:
+        return bool(self.not_run)
+
+    @property
     def exit_code(self) -> int:
         return exit_code_for(self.gates, interrupted=self.interrupted)
 
@@ -192,6 +201,8 @@ class RunResult:
             "started": self.started,
             "duration": round(self.duration, 6),
             "warnings": list(self.warnings),
+            "partial": self.partial,
+            "not_run": list(self.not_run),
             "gates": [g.to_dict() for g in self.gates],
         }
 

@@ -262,7 +262,8 @@ def _cargo(lines: Sequence[str]) -> _Found | None:
             failed=failed,
             errors=0,
             skipped=ignored,
-            summary=f"{seen} `test result:` line(s): {passed} passed; {failed} failed; "
+            summary=f"{seen} `test result:` line{'' if seen == 1 else 's'}: {passed} passed; "
+            f"{failed} failed; "
             f"{ignored} ignored",
             failing=_names(lines[:last], _CARGO_FAILED),
             needs_full_output=True,

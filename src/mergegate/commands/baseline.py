@@ -24,7 +24,9 @@ from mergegate.results import EXIT_BLOCKED, GateResult, Status
 
 
 def main(args: argparse.Namespace) -> int:
-    loaded = load_config(Path(args.config))
+    from mergegate.discovery import config_arg
+
+    loaded = load_config(Path(config_arg(args)))  # -c, $MERGEGATE_CONFIG, or the nearest
     names = _tests_gates(loaded, args.gate)
     if args.from_report:
         found = _from_report(Path(args.from_report), names)

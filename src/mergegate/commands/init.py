@@ -1,10 +1,14 @@
 """`mergegate init`: a commented starter gates.yaml for the project found here.
 
 It reads, and never runs, what is already in the directory: pyproject.toml
-(ruff, mypy, pytest, the package and its version), package.json (lint and test
-scripts, the version, type declarations), tsconfig.json, and scripts/smoke-*.
-Every gate it writes is explained in a comment. It never overwrites a file,
-and what it writes is validated by the same loader `mergegate run` uses.
+(ruff, mypy, pytest, the package and its version), package.json (build, lint
+and test scripts, the version, the entry files it exports, workspaces),
+tsconfig.json, and scripts/smoke-*. What it writes must pass on a clean
+checkout of a healthy project: no gate rewrites files (lint scripts lose their
+fixing options), the smoke gate `needs` the build, test runners are `kind:
+tests`, and semver watches files git tracks. Every gate is explained in a
+comment. It never overwrites a file, and what it writes is validated by the
+same loader `mergegate run` uses.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import shlex
 import sys
 import tomllib
 from collections.abc import Iterable, Mapping
@@ -19,7 +24,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mergegate.commands.schema import SCHEMA_URL
 from mergegate.results import EXIT_OK, EXIT_USAGE
 
 JUNIT_DIR = "reports/junit"
@@ -190,19 +194,37 @@ def _has(root: Path, *names: str) -> bool:
     return any((root / n).is_file() for n in names)
 
 
+def _has_tests_dir(root: Path) -> bool:
+    tests = root / "tests"
+    return tests.is_dir() and any(tests.glob("test_*.py"))
+
+
+# a Python project without pyproject.toml (a flat app) still has one of these
+_PYTHON_MARKERS = ("requirements.txt", "setup.py", "setup.cfg", "ruff.toml", ".ruff.toml")
+
+
 def detect_python(root: Path) -> Project | None:
     pyproject = root / "pyproject.toml"
-    if not pyproject.is_file():
+    if pyproject.is_file():
+        project = Project("Python (pyproject.toml)")
+        doc = _read_toml(pyproject, project)
+    elif _has(root, *_PYTHON_MARKERS):
+        project, doc = Project("Python"), {}
+    else:
         return None
-    project = Project("Python (pyproject.toml)")
-    doc = _read_toml(pyproject, project)
     tool = _table(doc, "tool")
     package = _python_package(root, doc)
     target = _rel(root, package.parent if package.parent != root else package) if package else "."
     if "ruff" in tool or _has(root, "ruff.toml", ".ruff.toml"):
         project.gates.append(GateSpec(
-            "lint", "ruff, configured in pyproject.toml / ruff.toml",
-            (("run", "ruff check ."),),
+            "lint", "ruff, configured in pyproject.toml / ruff.toml (--no-fix: a gate never\n"
+            "rewrites your files, even with `fix = true` in the config)",
+            (("run", "ruff check --no-fix ."),),
+        ))  # fmt: skip
+    if "format" in _table(tool, "ruff"):
+        project.gates.append(GateSpec(
+            "format", "ruff format, checked only (it never rewrites a file here)",
+            (("run", "ruff format --check ."),),
         ))  # fmt: skip
     if "mypy" in tool or _has(root, "mypy.ini", ".mypy.ini"):
         files = _table(tool, "mypy").get("files")
@@ -210,7 +232,7 @@ def detect_python(root: Path) -> Project | None:
             "type-check", "mypy, configured in pyproject.toml / mypy.ini",
             (("run", "mypy" if files else f"mypy {target}"),),
         ))  # fmt: skip
-    if "pytest" in tool or _has(root, "pytest.ini", "conftest.py", "tests/conftest.py"):
+    if "pytest" in tool or _has(root, "pytest.ini", "conftest.py") or _has_tests_dir(root):
         project.gates.append(_pytest_gate())
     _python_semver(root, doc, package, project)
     return project
@@ -219,7 +241,7 @@ def detect_python(root: Path) -> Project | None:
 def _pytest_gate() -> GateSpec:
     return GateSpec(
         "unit-tests",
-        "pytest writes JUnit; the gate counts the tests in it (each test once).\n"
+        "pytest (the `python` on PATH: your project's venv) writes JUnit; the gate counts it.\n"
         "Raise min_passed to the size of your suite: then a suite that shrinks blocks too.",
         (
             ("kind", "tests"),
@@ -246,14 +268,16 @@ def _python_semver(
     ))  # fmt: skip
 
 
+_RAISE = "Raise min_passed to the size of your suite: then a suite that shrinks blocks too."
+
+
 def _node_test_gate(script: str) -> GateSpec:
     junit = f"{JUNIT_DIR}/node.xml"
     if script.startswith("node --test"):
         rest = script[len("node --test") :]
         return GateSpec(
             "unit-tests",
-            "node's test runner (your `test` script), also reporting JUnit for the gate to count.\n"
-            "Raise min_passed to the size of your suite: then a suite that shrinks blocks too.",
+            f"node's test runner (your `test` script), reporting JUnit too.\n{_RAISE}",
             (
                 ("kind", "tests"),
                 ("run", f"mkdir -p {JUNIT_DIR} && node --test --test-reporter=spec "
@@ -266,8 +290,7 @@ def _node_test_gate(script: str) -> GateSpec:
     if "vitest" in script:
         return GateSpec(
             "unit-tests",
-            "vitest, also reporting JUnit for the gate to count.\n"
-            "Raise min_passed to the size of your suite: then a suite that shrinks blocks too.",
+            f"vitest, also reporting JUnit for the gate to count.\n{_RAISE}",
             (
                 ("kind", "tests"),
                 ("run", f"npx vitest run --reporter=default --reporter=junit "
@@ -275,6 +298,13 @@ def _node_test_gate(script: str) -> GateSpec:
                 ("junit", f"{JUNIT_DIR}/*.xml"),
                 ("min_passed", 1),
             ),
+        )  # fmt: skip
+    if "jest" in script:
+        return GateSpec(
+            "unit-tests",
+            f"jest; the gate counts the tests from jest's printed summary.\n{_RAISE}",
+            (("kind", "tests"), ("run", "npx jest --ci"), ("count_from", "output"),
+             ("min_passed", 1)),
         )  # fmt: skip
     return GateSpec(
         "unit-tests",
@@ -284,16 +314,155 @@ def _node_test_gate(script: str) -> GateSpec:
     )
 
 
-def _node_api_paths(root: Path, package: Mapping[str, Any]) -> list[str]:
-    paths = [
-        value
-        for key in ("types", "typings")
-        if isinstance(value := package.get(key), str) and (root / value).is_file()
-    ]
-    if (root / "types").is_dir():
+def _runner_known(script: str) -> bool:
+    return script.startswith("node --test") or "vitest" in script or "jest" in script
+
+
+# -- the API a package publishes -----------------------------------------------------------
+
+_ENTRY_KEYS = ("types", "typings", "main", "module")
+_BUILD_DIRS = ("dist", "lib", "build", "out", "esm", "cjs")
+_SOURCE_EXTS = (".ts", ".tsx", ".mts", ".cts", ".js", ".mjs", ".cjs")
+_BUILT_EXTS = (".d.ts", ".d.mts", ".d.cts", ".js", ".mjs", ".cjs")
+
+
+def _strings(value: object) -> list[str]:
+    """Every string in a package.json "exports" value (nested conditions included)."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, Mapping):
+        return [s for v in value.values() for s in _strings(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in _strings(v)]
+    return []
+
+
+def entry_files(package: Mapping[str, Any]) -> list[str]:
+    """The files package.json says the package exports, in order, without ./ or globs."""
+    found = [v for k in _ENTRY_KEYS if isinstance(v := package.get(k), str)]
+    found += _strings(package.get("exports"))
+    clean = (f.removeprefix("./") for f in found)
+    return list(dict.fromkeys(f for f in clean if f and "*" not in f and not f.startswith("..")))
+
+
+def _tracked_source(entry: str, tracked: set[str]) -> str | None:
+    """``entry`` when git tracks it, else its tracked source (dist/index.d.ts -> src/index.ts)."""
+    if entry in tracked:
+        return entry
+    stem = next((entry[: -len(e)] for e in _BUILT_EXTS if entry.endswith(e)), entry)
+    top, _, rest = stem.partition("/")
+    bases = [f"src/{rest}"] if top in _BUILD_DIRS and rest else []
+    for base in [*bases, stem]:
+        for ext in _SOURCE_EXTS:
+            if base + ext in tracked:
+                return base + ext
+    return None
+
+
+def tracked_files(root: Path) -> set[str] | None:
+    """Paths git tracks under ``root`` (relative to it); None outside a git work tree."""
+    import subprocess
+
+    try:
+        done = subprocess.run(
+            ["git", "ls-files", "-z"], cwd=root, capture_output=True, timeout=60, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    if done.returncode != 0:
+        return None
+    return {p for p in done.stdout.decode("utf-8", "replace").split("\0") if p}
+
+
+def _node_api_paths(root: Path, package: Mapping[str, Any], project: Project) -> list[str]:
+    tracked = tracked_files(root)
+    if tracked is None:  # no git here: what exists is all there is to go by
+        tracked = {_rel(root, p) for p in root.rglob("*") if p.is_file()}
+    entries = entry_files(package)
+    paths = [src for e in entries if (src := _tracked_source(e, tracked)) is not None]
+    if entries and not paths:
+        project.notes.append(
+            f"semver: package.json names {', '.join(entries)}, but git tracks none of them nor "
+            "their sources; the semver gate compares tracked files only, so list your "
+            "sources under api.paths yourself"
+        )
+    if any(p.startswith("types/") and p.endswith(".d.ts") for p in tracked):
         paths.append("types/**/*.d.ts")
-    paths.extend(n for n in ("openapi.yaml", "openapi.yml", "openapi.json") if _has(root, n))
-    return [p.removeprefix("./") for p in paths]
+    paths.extend(n for n in ("openapi.yaml", "openapi.yml", "openapi.json") if n in tracked)
+    return list(dict.fromkeys(paths))
+
+
+# -- package.json ------------------------------------------------------------------------
+
+
+def _scripts(package: Mapping[str, Any]) -> dict[str, str]:
+    raw = package.get("scripts")
+    scripts = raw if isinstance(raw, dict) else {}
+    return {k: v.strip() for k, v in scripts.items() if isinstance(v, str)}
+
+
+def _workspace_dirs(root: Path, package: Mapping[str, Any]) -> list[Path]:
+    raw = package.get("workspaces")
+    globs = raw.get("packages") if isinstance(raw, Mapping) else raw
+    if not isinstance(globs, list):
+        return []
+    dirs = {d for g in globs if isinstance(g, str) for d in root.glob(g.removeprefix("./"))}
+    return sorted(d for d in dirs if (d / "package.json").is_file() and not d.is_symlink())
+
+
+def _workspace_test_gates(
+    root: Path, package: Mapping[str, Any], project: Project, build: GateSpec | None
+) -> None:
+    """One tests gate per workspace whose `test` script runs a runner mergegate can count."""
+    for directory in _workspace_dirs(root, package):
+        test = _scripts(_read_json(directory / "package.json", project)).get("test", "")
+        if not _runner_known(test):
+            continue
+        rel = _rel(root, directory)
+        needs = (("needs", [build.name]),) if build else ()  # siblings import what they build
+        project.gates.append(GateSpec(
+            f"test-{directory.name}",
+            f"the `test` script of the {rel} workspace; the gate counts its tests from the\n"
+            f"runner's printed summary. {_RAISE}",
+            (("kind", "tests"), ("run", f"npm test -w {rel}"), ("count_from", "output"),
+             ("min_passed", 1), *needs),
+        ))  # fmt: skip
+
+
+_FIXING = (
+    (re.compile(r"\s--fix(?:-dry-run)?(?:=\S*)?(?=\s|$)"), ""),  # eslint, stylelint, biome
+    (re.compile(r"\bprettier (.*?)(?:--write|-w)\b"), r"prettier \1--check"),
+    (re.compile(r"\bbiome (check|lint) (.*?)--(?:write|apply(?:-unsafe)?)\b"), r"biome \1 \2"),
+)
+
+
+def check_only(script: str) -> str:
+    """``script`` with every option that rewrites files taken out (or made a check)."""
+    for pattern, replacement in _FIXING:
+        script = pattern.sub(replacement, script)
+    return re.sub(r"\s+", " ", script).strip()
+
+
+def _lint_gate(script: str) -> GateSpec:
+    checked = check_only(script)
+    if checked == re.sub(r"\s+", " ", script).strip():
+        return GateSpec("lint", "your `lint` script", (("run", "npm run lint"),))
+    return GateSpec(
+        "lint",
+        "your `lint` script without the options that rewrite files (a gate only checks;\n"
+        "the tree must be the same after it); npm exec puts node_modules/.bin on PATH",
+        (("run", f"npm exec -c {shlex.quote(checked)}"),),
+    )
+
+
+def _build_gate(scripts: Mapping[str, str]) -> GateSpec | None:
+    if not scripts.get("build"):
+        return None
+    return GateSpec(
+        "build",
+        "your `build` script: what the smoke scripts (and workspaces) run against is built first",
+        (("run", "npm run build"),),
+    )
 
 
 def detect_node(root: Path) -> Project | None:
@@ -302,42 +471,54 @@ def detect_node(root: Path) -> Project | None:
         return None
     project = Project("Node (package.json)")
     package = _read_json(manifest, project)
-    raw_scripts = package.get("scripts")
-    scripts: dict[str, Any] = raw_scripts if isinstance(raw_scripts, dict) else {}
-    if isinstance(scripts.get("lint"), str):
-        project.gates.append(GateSpec("lint", "your `lint` script", (("run", "npm run lint"),)))
+    scripts = _scripts(package)
+    build = _build_gate(scripts)
+    if build is not None:
+        project.gates.append(build)
+    if scripts.get("lint"):
+        project.gates.append(_lint_gate(scripts["lint"]))
     if (root / "tsconfig.json").is_file():
         project.gates.append(GateSpec(
             "type-check", "TypeScript, type-checked without emitting (tsconfig.json)",
             (("run", "npx tsc --noEmit"),),
         ))  # fmt: skip
-    test = scripts.get("test")
-    if isinstance(test, str) and _NPM_NO_TEST not in test:
-        project.gates.append(_node_test_gate(test.strip()))
-    api = _node_api_paths(root, package)
-    if isinstance(package.get("version"), str) and api:
-        project.gates.append(GateSpec(
-            "semver",
-            "any change to the published API files needs at least a minor version bump",
-            (("kind", "semver"), ("version", "package.json"), ("api", {"paths": api})),
-        ))  # fmt: skip
-    else:
-        project.notes.append(
-            "no semver gate: package.json needs a version and an API file to watch "
-            '("types", types/, openapi.yaml)'
-        )
+    test = scripts.get("test", "")
+    if test and _NPM_NO_TEST not in test and (_runner_known(test) or "workspaces" not in package):
+        project.gates.append(_node_test_gate(test))
+    elif "workspaces" in package:
+        _workspace_test_gates(root, package, project, build)
+    _node_semver(root, package, project)
     return project
 
 
-def smoke_gate(root: Path) -> GateSpec | None:
+def _node_semver(root: Path, package: Mapping[str, Any], project: Project) -> None:
+    api = _node_api_paths(root, package, project)
+    if isinstance(package.get("version"), str) and api:
+        project.gates.append(GateSpec(
+            "semver",
+            "any change to the package's exported entry files (as git tracks them) needs at\n"
+            "least a minor version bump",
+            (("kind", "semver"), ("version", "package.json"), ("api", {"paths": api})),
+        ))  # fmt: skip
+    elif not api:
+        project.notes.append(
+            'no semver gate: no tracked API file to watch (package.json "types"/"exports"/'
+            '"main", types/, openapi.yaml)'
+        )
+    else:
+        project.notes.append("no semver gate: package.json has no version")
+
+
+def smoke_gate(root: Path, build: str | None) -> GateSpec | None:
     scripts = root / "scripts"
     if not scripts.is_dir() or not any(p.is_file() for p in scripts.glob("smoke-*")):
         return None
+    needs = (("needs", [build]),) if build else ()
     return GateSpec(
         "smoke",
-        "every scripts/smoke-* runs (.js/.mjs with node, .py with python, .sh with bash)\n"
-        "and must exit 0",
-        (("kind", "smoke"), ("scripts", "scripts/smoke-*")),
+        "every scripts/smoke-* runs (.js/.mjs with node, .py with the `python` on PATH, .sh\n"
+        "with bash) and must exit 0" + (f", after {build}" if build else ""),
+        (("kind", "smoke"), ("scripts", "scripts/smoke-*"), *needs),
     )
 
 
@@ -369,14 +550,20 @@ def _prefixed(projects: list[Project]) -> list[GateSpec]:
     out: list[GateSpec] = []
     for project in projects:
         prefix = next(v for k, v in prefixes.items() if project.label.startswith(k))
-        out.extend(GateSpec(prefix + g.name, g.comment, g.keys) for g in project.gates)
+        for g in project.gates:
+            keys = tuple(
+                (k, [prefix + n for n in v]) if k == "needs" and isinstance(v, list) else (k, v)
+                for k, v in g.keys
+            )
+            out.append(GateSpec(prefix + g.name, g.comment, keys))
     return out
 
 
 def plan_gates(root: Path) -> tuple[list[Project], list[GateSpec]]:
     projects = [p for p in (detect_python(root), detect_node(root)) if p is not None]
     gates = _prefixed(projects)
-    smoke = smoke_gate(root)
+    build = next((g.name for g in gates if g.name.endswith("build")), None)
+    smoke = smoke_gate(root, build)
     if smoke is not None:
         gates.append(smoke)
     if not gates:
@@ -388,13 +575,14 @@ def plan_gates(root: Path) -> tuple[list[Project], list[GateSpec]]:
 def _header(projects: Iterable[Project]) -> list[str]:
     found = [p.label for p in projects] or ["no Python or Node project"]
     lines = [
-        f"# yaml-language-server: $schema={SCHEMA_URL}",
         "# gates.yaml: what a change must pass before it merges. Written by `mergegate init`",
         f"# for what it found here: {', '.join(found)}.",
         "#",
         "# See the plan without running anything: mergegate run --dry-run",
         "# Run the gates:                          mergegate run",
         "# Keys every gate accepts: description, needs, timeout, env, cwd, blocking, if_changed.",
+        "# Editor completion: `mergegate schema -o gates.schema.json`, then make the first line",
+        "# of this file: # yaml-language-server: $schema=gates.schema.json",
     ]
     notes = [n for p in projects for n in p.notes]
     if notes:

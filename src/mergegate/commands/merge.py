@@ -33,15 +33,17 @@ def load_reports(paths: list[str]) -> list[RunResult]:
 
 
 def _pick(results: list[GateResult]) -> GateResult:
+    """One result per gate; a gate two shards ran (shards planned apart) keeps its worst."""
     ran = [r for r in results if r.skip_cause is not SkipCause.SELECTION]
     if ran:
-        return ran[0]
+        return next((r for r in ran if r.blocks), ran[0])
     if all(r.reason.startswith(OTHER_SHARD) for r in results):
         return replace(
             results[0],
             status=Status.ERROR,
             skip_cause=None,
-            reason="no shard report ran this gate (is a shard's report missing?)",
+            reason="no shard report ran this gate (is a shard's report missing, or did the "
+            "shards split with different --durations files?)",
         )
     return results[0]
 
@@ -67,15 +69,19 @@ def fold(runs: list[RunResult]) -> RunResult:
 
 
 def main(args: argparse.Namespace) -> int:
-    from mergegate.commands.run import write_reports
-    from mergegate.report.console import ConsoleReporter
+    from mergegate.commands.run import verbosity, write_reports
+    from mergegate.report.console import ConsoleReporter, make_console
 
     run = fold(load_reports(args.reports))
     paths = {"junit": Path(args.junit), "json": Path(args.json)}
     if args.summary:
         paths["summary"] = Path(args.summary)
     written = write_reports(run, paths, dict(os.environ))
-    console = ConsoleReporter(show_tails=os.environ.get("GITHUB_ACTIONS") != "true")
+    console = ConsoleReporter(
+        make_console(no_color=args.no_color),
+        show_tails=os.environ.get("GITHUB_ACTIONS") != "true",
+        verbosity=verbosity(args),
+    )
     console.summary(run, written)
     if os.environ.get("GITHUB_ACTIONS") == "true":
         import sys

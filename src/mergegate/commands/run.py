@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from mergegate import treeguard
 from mergegate.config import LoadedConfig, load_config
 from mergegate.git import LazyBase
-from mergegate.plan import GatePlan, Selection, default_jobs, dry_run, select
+from mergegate.plan import GatePlan, Selection, check_names, default_jobs, dry_run, select
 from mergegate.redact import Redactor
 from mergegate.results import EXIT_BLOCKED, EXIT_OK, RunResult
 
@@ -26,16 +26,34 @@ if TYPE_CHECKING:
 
 
 def main(args: argparse.Namespace) -> int:
+    from mergegate.discovery import config_arg
+
     environ = dict(os.environ)
+    args.config = config_arg(args)  # -c, $MERGEGATE_CONFIG, or the nearest gates.yaml
     loaded = load_config(Path(args.config))
-    selection = select(loaded, args.only, args.skip, args.shard)
+    check_names(args.gates, tuple(loaded.gates), "mergegate run")  # positional: named as typed
+    selection = select(loaded, [*args.only, *args.gates], args.skip, args.shard, _durations(args))
     base = LazyBase(loaded.root, args.base, loaded.config.base, environ)
     jobs = args.jobs or default_jobs()
     if args.dry_run:
-        return _dry_run(loaded, selection, base, environ, jobs, args.config)
+        return _dry_run(loaded, selection, base, environ, jobs, args.config, args.no_color)
     redactor = make_redactor(loaded, environ)
     run, console = _run(loaded, selection, base, environ, jobs, args, redactor)
     return _report(run, console, loaded, args, environ, redactor)
+
+
+def _durations(args: argparse.Namespace) -> dict[str, float] | None:
+    """Last measured gate durations for --shard; without a file the split is hashed."""
+    if not (args.shard and args.durations):
+        return None
+    from mergegate.plan import load_durations
+
+    durations = load_durations(args.durations)
+    if durations is None:
+        sys.stderr.write(
+            f"mergegate: --durations {args.durations} not found; shards are split by name\n"
+        )
+    return durations
 
 
 def make_redactor(loaded: LoadedConfig, environ: Mapping[str, str]) -> Redactor:
@@ -68,11 +86,13 @@ def _run(
     redactor: Redactor,
 ) -> tuple[RunResult, ConsoleReporter]:
     from mergegate.proc import ProcessManager
-    from mergegate.report.console import ConsoleReporter
+    from mergegate.report.console import ConsoleReporter, make_console
     from mergegate.runner import Events, Runner, RunOptions
 
     github = environ.get("GITHUB_ACTIONS") == "true"
-    console = ConsoleReporter(show_tails=not github)
+    console = ConsoleReporter(
+        make_console(no_color=args.no_color), show_tails=not github, verbosity=verbosity(args)
+    )
     procs = ProcessManager()
     runner = Runner(
         loaded,
@@ -111,6 +131,11 @@ def _before_gates(
         with contextlib.suppress(OSError):  # writing the report will say what is wrong
             ensure_dir(path.parent)
     return treeguard.start(loaded, selection, base)
+
+
+def verbosity(args: argparse.Namespace) -> int:
+    """-q is -1, -v is 1, neither is 0."""
+    return -1 if getattr(args, "quiet", False) else int(bool(getattr(args, "verbose", False)))
 
 
 def report_paths(
@@ -241,6 +266,7 @@ def _dry_run(
     environ: Mapping[str, str],
     jobs: int,
     config_name: str,
+    no_color: bool = False,
 ) -> int:
     from mergegate.errors import GitError
     from mergegate.report.console import make_console, print_plan
@@ -263,7 +289,7 @@ def _dry_run(
         treeguard.plan_line(loaded.root),
         f"order: {order}",
     ]
-    console = make_console()
+    console = make_console(no_color=no_color)
     print_plan(console, plans, [redact(line) for line in header])
     problems = sum(len(p.problems) for p in plans if p.selected)
     console.print()

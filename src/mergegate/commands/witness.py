@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from mergegate.discovery import config_arg
 from mergegate.errors import UsageError
 from mergegate.witness import WitnessError
 from mergegate.witness.manifest import Layout
@@ -90,7 +91,7 @@ def sign_command(args: argparse.Namespace) -> int:
     from mergegate.witness.keys import ENV_KEY, load_signing_key
     from mergegate.witness.sign import SignRefused, sign
 
-    target = resolve_target(args.config, args.gate)
+    target = resolve_target(config_arg(args, required=False), args.gate)
     try:
         key = load_signing_key(args.key, os.environ)
     except WitnessError as exc:
@@ -152,7 +153,7 @@ def verify_command(args: argparse.Namespace) -> int:
     from mergegate.witness.tree import read_regular
     from mergegate.witness.verify import counts, next_step, problem_lines, verify
 
-    target = resolve_target(args.config, args.gate)
+    target = resolve_target(config_arg(args, required=False), args.gate)
     key, key_shown = _public_key(args, target)
     layout = target.layout
     failed = f"Verification failed — {layout.label} does not match audited footprint"

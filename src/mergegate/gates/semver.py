@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from mergegate.config import SemverGate
 from mergegate.errors import GitError
@@ -86,6 +87,7 @@ def _decide(ctx: GateContext[SemverGate]) -> Outcome:
         return Outcome.error(
             f"api.paths {', '.join(repr(g) for g in missing)} match no file; fix the glob "
             "(an API path that matches nothing can never require a bump)"
+            + untracked_only(ctx.root, missing)
         )
     changes, fast_path = _api_changes(ctx, base, changed)
     if ctx.cancel.is_set():
@@ -253,7 +255,7 @@ def _plan_api(ctx: PlanContext[SemverGate], problems: list[str]) -> list[str]:
             problems.append(str(exc))
             return lines
         problems.extend(
-            f"api.paths glob {g!r} matches no file"
+            f"api.paths glob {g!r} matches no file{untracked_only(ctx.root, [g])}"
             for g in api.paths
             if not filter_paths(files, [g])
         )
@@ -261,3 +263,17 @@ def _plan_api(ctx: PlanContext[SemverGate], problems: list[str]) -> list[str]:
         rules = ", ".join(f"{k}: {v}" for k, v in sorted(ctx.gate.policy.items()))
         lines.append(f"policy: {rules}")
     return lines
+
+
+def untracked_only(root: Path, globs: Sequence[str]) -> str:
+    """Why globs that match no file git would commit still match files on disk, or ""."""
+    from mergegate import filematch
+
+    ignored = [m.rel for m in filematch.find(root, list(globs)).files]
+    if not ignored:
+        return ""
+    shown = ", ".join(ignored[:3]) + (f" and {len(ignored) - 3} more" if len(ignored) > 3 else "")
+    return (
+        f"; only files git ignores match ({shown}): semver compares the files git tracks "
+        "at the base and now, so point api.paths at tracked sources (e.g. src/index.ts)"
+    )

@@ -2,9 +2,10 @@
 
 Scripts are found on disk (sorted by path) and run concurrently, each through
 ``ctx.run_process`` (own process group, the gate's deadline, cancellation),
-with the interpreter its suffix names: .js/.mjs/.cjs → node, .py → the Python
-running mergegate, .sh → bash, anything else executed directly; ``interpreter:``
-overrides per suffix. No matching script is an error unless ``allow_empty``.
+with the interpreter its suffix names: .js/.mjs/.cjs → node, .py → the project's
+Python (``python`` on the gate's PATH, else ``python3``: an active venv, never the
+interpreter running mergegate), .sh → bash, anything else executed directly;
+``interpreter:`` overrides per suffix. No matching script is an error unless ``allow_empty``.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from __future__ import annotations
 import os
 import shlex
 import shutil
-import sys
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -27,7 +27,7 @@ BUILTIN: Mapping[str, tuple[str, ...]] = {
     ".js": ("node",),
     ".mjs": ("node",),
     ".cjs": ("node",),
-    ".py": (sys.executable,),
+    ".py": ("python",),  # resolved on the gate's PATH by project_python()
     ".sh": ("bash",),
 }
 SCRIPT_TAIL_CHARS = 4000  # of each script's output, kept in details
@@ -67,7 +67,7 @@ class Ran:
 
 
 def run(ctx: GateContext[SmokeGate]) -> Outcome:
-    scripts, refused = find_scripts(ctx.gate, ctx.root)
+    scripts, refused = find_scripts(ctx.gate, ctx.root, ctx.env.get("PATH"))
     if refused:
         return Outcome.error("smoke script refused: " + "; ".join(refused))
     if not scripts:
@@ -83,7 +83,7 @@ def run(ctx: GateContext[SmokeGate]) -> Outcome:
 
 
 def plan(ctx: PlanContext[SmokeGate]) -> PlanInfo:
-    scripts, refused = find_scripts(ctx.gate, ctx.root)
+    scripts, refused = find_scripts(ctx.gate, ctx.root, ctx.env.get("PATH"))
     problems = [f"smoke script refused: {why}" for why in refused]
     lines = [f"script: {s.command}" for s in scripts]
     if not scripts and not refused:
@@ -106,11 +106,26 @@ def plan(ctx: PlanContext[SmokeGate]) -> PlanInfo:
 # -- finding and starting -------------------------------------------------------------
 
 
-def find_scripts(gate: SmokeGate, root: os.PathLike[str]) -> tuple[list[Script], list[str]]:
+def project_python(path: str | None) -> str:
+    """The project's Python: ``python`` on ``path`` (a venv has it), else ``python3``.
+
+    When neither is there, ``python`` stays, so the preflight and the run say it is missing.
+    """
+    for name in ("python", "python3"):
+        if shutil.which(name, path=path) is not None:
+            return name
+    return "python"
+
+
+def find_scripts(
+    gate: SmokeGate, root: os.PathLike[str], path: str | None = None
+) -> tuple[list[Script], list[str]]:
+    """The scripts ``gate`` runs; ``path`` is the gate's PATH (it picks the .py interpreter)."""
     from pathlib import Path
 
     found = filematch.find(Path(root), gate.scripts)
     overrides = {suffix.lower(): spec for suffix, spec in gate.interpreter.items()}
+    overrides.setdefault(".py", [project_python(path)])
     scripts, refused = [], list(found.refused)
     for match in found.files:
         try:

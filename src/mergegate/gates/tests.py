@@ -6,17 +6,26 @@ report is not valid JUnit, or the command failed while the reports show no
 failing test (the suite crashed). With a ``run``, only reports this run wrote
 count: a file that was already there unchanged, or whose mtime is older than
 the gate's start, is stale and ignored, so last week's green report cannot
-pass a broken suite.
+pass a broken suite. Before ``run`` starts, the directory of each literal
+``junit`` path (the part before any glob character) is created, because
+``node --test --test-reporter-destination`` does not create it.
+
+Reasons say what the reports hold: failing tests by name, flaky tests (passed
+on a rerun) by name, how many test ids repeat (each entry counted, DESIGN §2),
+and "crashed" only when the command failed and no attempt of any test failed.
 """
 
 from __future__ import annotations
 
 import os
+import re
+import stat
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from mergegate import baseline, filematch
-from mergegate.config import TestsGate
+from mergegate.config import RunSpec, TestsGate
 from mergegate.gates import GateContext, PlanContext, PlanInfo, missing_executable
 from mergegate.junit_count import Counts, FailedTest, JUnitError, Tally
 from mergegate.proc import ProcResult, display_command
@@ -24,6 +33,7 @@ from mergegate.results import JSONValue, Outcome, Status
 from mergegate.summary_lines import TextCounts, parse_summary
 
 NAMES_IN_REASON = 5
+_GLOB_META = re.compile(r"[*?\[]")  # as mergegate.filematch reads a pattern
 # A report written during the run may carry an mtime a little before the gate's
 # start: coarse filesystem timestamps (FAT: 2 s, HFS+/ext3: 1 s) and the kernel's
 # coarse clock both round down.
@@ -49,7 +59,10 @@ def run(ctx: GateContext[TestsGate]) -> Outcome:
 
 
 def _run(ctx: GateContext[TestsGate], gate: TestsGate) -> Outcome:
-    before = _snapshot(ctx) if gate.run is not None and gate.count_from == "junit" else {}
+    writes_junit = gate.run is not None and gate.count_from == "junit"
+    before = _snapshot(ctx) if writes_junit else {}
+    if writes_junit and (problem := make_report_dirs(ctx.root, gate.junit)) is not None:
+        return _outcome(Status.ERROR, problem, None, {})
     result = ctx.run_spec(gate.run) if gate.run is not None else None
     if result is not None and (stopped := _stopped(result)) is not None:
         return stopped
@@ -78,8 +91,9 @@ def plan(ctx: PlanContext[TestsGate]) -> PlanInfo:
         )
     else:
         found = filematch.find(ctx.root, gate.junit)
-        now = f"{len(found.files)} file(s) there now" if found.files else "none there now"
-        lines.append(f"junit: {', '.join(gate.junit)} ({now})")
+        now = f"{_plural(len(found.files), 'file')} there now" if found.files else "none there now"
+        retries = "; retries: last-wins" if gate.retries else ""
+        lines.append(f"junit: {', '.join(gate.junit)} ({now}{retries})")
         problems.extend(f"JUnit report refused: {why}" for why in found.refused)
         if gate.run is None and not found.files:
             problems.append(
@@ -104,14 +118,45 @@ def judge(gate: TestsGate, counts: Counts, result: ProcResult | None) -> tuple[S
     if (ceiling := baseline.ceiling_of(gate)) is not None and counts.skipped > ceiling:
         problems.append(f"{counts.skipped} skipped > {gate.max_skipped} allowed")
     if result is not None and result.returncode != 0 and counts.broken == 0:
-        problems.append(
-            f"`{result.command}` failed ({result.describe_exit()}) but the reports show no "
-            "failing test: the suite crashed or did not report every test; see its output"
-        )
+        problems.append(_failed_without_failures(result, counts))
+    notes = _notes(counts)
     if problems:
         lead = [] if below else [f"{counts.passed} passed"]
-        return Status.FAILED, "; ".join(lead + problems)
-    return Status.PASSED, _passing_reason(gate, counts)
+        return Status.FAILED, "; ".join(lead + problems + notes)
+    return Status.PASSED, "; ".join([_passing_reason(gate, counts), *notes])
+
+
+def _failed_without_failures(result: ProcResult, counts: Counts) -> str:
+    failed = f"`{result.command}` failed ({result.describe_exit()})"
+    if counts.flaky:
+        return (
+            f"{failed} though every test passed in the end: the reports hold failed attempts "
+            "only of the flaky tests; see its output"
+        )
+    return (
+        f"{failed} but the reports show no failing test: the suite crashed or did not "
+        "report every test; see its output"
+    )
+
+
+def _notes(counts: Counts) -> list[str]:
+    """What the reader needs to trust the numbers: flaky tests, repeated test ids."""
+    notes = []
+    if counts.flaky:
+        names = _listing_of(counts.flaky_tests, counts.flaky)
+        notes.append(f"{counts.flaky} flaky (passed on a rerun): {names}")
+    if counts.repeated and counts.last_wins:
+        notes.append(
+            f"retries: last-wins: {_plural(counts.repeated, 'test')} ran more than once, "
+            "each counted once"
+        )
+    elif counts.repeated:
+        verb = "occurs" if counts.repeated == 1 else "occur"
+        notes.append(
+            f"{_plural(counts.repeated, 'test id')} {verb} more than once in the reports, "
+            "every entry counted"
+        )
+    return notes
 
 
 def _passing_reason(gate: TestsGate, counts: Counts) -> str:
@@ -133,11 +178,21 @@ def _broken_phrase(counts: Counts) -> str:
 
 
 def _names(counts: Counts) -> str:
-    shown = [f.short for f in counts.failures[:NAMES_IN_REASON]]
+    return _listing_of(counts.failures, counts.broken)
+
+
+def _listing_of(tests: Sequence[FailedTest], total: int) -> str:
+    """The first few names, a repeated one once with its count, and how many more."""
+    seen: dict[str, int] = {}
+    for test in tests:
+        seen[test.short] = seen.get(test.short, 0) + 1
+    shown = list(seen.items())[:NAMES_IN_REASON]
     if not shown:
         return "see the output for which"
-    more = counts.broken - len(shown)
-    return ", ".join(shown) + (f" … (+{more} more)" if more > 0 else "")
+    listed = sum(n for _, n in shown)
+    names = ", ".join(name if n == 1 else f"{name} (×{n})" for name, n in shown)
+    more = total - listed
+    return names + (f" … (+{more} more)" if more > 0 else "")
 
 
 def _requirements(gate: TestsGate) -> str:
@@ -183,10 +238,57 @@ def _count_details(gate: TestsGate, counts: Counts) -> dict[str, JSONValue]:
         "max_skipped": gate.max_skipped,
         "failures": [f.to_dict() for f in counts.failures],
         "failures_not_listed": max(0, counts.broken - len(counts.failures)),
+        "flaky": counts.flaky,
+        "flaky_tests": [f.to_dict() for f in counts.flaky_tests],
+        "flaky_not_listed": max(0, counts.flaky - len(counts.flaky_tests)),
+        "repeated_ids": counts.repeated,
+        "retries": gate.retries,
     }
 
 
 # -- counting from JUnit ------------------------------------------------------------
+
+
+def report_dir(pattern: str) -> str:
+    """The directory a ``junit`` pattern names before any glob character ('' for none)."""
+    literal: list[str] = []
+    for segment in pattern.removeprefix("./").split("/"):
+        if _GLOB_META.search(segment):
+            return "/".join(literal)
+        literal.append(segment)
+    return "/".join(literal[:-1])  # a plain path: the directory of its file
+
+
+def make_report_dirs(root: Path, patterns: Sequence[str]) -> str | None:
+    """Create the literal report directories (node's reporter does not); a problem, or None.
+
+    Never below a symlink: an existing directory is used as it is, a symlinked one
+    is left to the runner (the report is then refused if it lands outside the project).
+    """
+    for rel in dict.fromkeys(filter(None, map(report_dir, patterns))):
+        parts = rel.split("/")
+        for depth in range(1, len(parts) + 1):
+            here = "/".join(parts[:depth])
+            try:
+                if not _ensure_dir(root / here):
+                    break
+            except OSError as exc:
+                return f"cannot create {rel}/ for the JUnit report: {here}: {exc.strerror or exc}"
+    return None
+
+
+def _ensure_dir(path: Path) -> bool:
+    """True when ``path`` is (now) a real directory to go on below; OSError when it cannot be."""
+    try:
+        mode = path.lstat().st_mode
+    except FileNotFoundError:
+        path.mkdir()
+        return True
+    if stat.S_ISLNK(mode):
+        return False
+    if not stat.S_ISDIR(mode):
+        raise NotADirectoryError(20, "exists and is not a directory")
+    return True
 
 
 def _snapshot(ctx: GateContext[TestsGate]) -> dict[str, Signature]:
@@ -225,12 +327,8 @@ def _from_junit(ctx: GateContext[TestsGate], before: Mapping[str, Signature]) ->
         stale = [m.rel for m in files if not _is_fresh(m, before, started_ns)]
         files = [m for m in files if m.rel not in stale]
         if not files:
-            return (
-                f"{_plural(len(stale), 'JUnit file')} match {globs_shown} but none was written "
-                f"by this run ({_listing(stale)}): stale reports from an earlier run; check "
-                f"that `{display_command(gate.run)}` writes its report there"
-            )
-    tally = Tally()
+            return _all_stale(stale, globs_shown, gate.run)
+    tally = Tally(last_wins=gate.retries == "last-wins")
     for match in files:
         try:
             tally.add_file(match.path, match.rel)
@@ -244,6 +342,17 @@ def _from_junit(ctx: GateContext[TestsGate], before: Mapping[str, Signature]) ->
     }
     note = f" (ignored {_plural(len(stale), 'stale report')})" if stale else ""
     return Tested(tally.counts(), details, note)
+
+
+def _all_stale(stale: Sequence[str], globs_shown: str, run: RunSpec) -> str:
+    none, what = (
+        ("it was not", "a stale report") if len(stale) == 1 else ("none was", "stale reports")
+    )
+    return (
+        f"{_plural(len(stale), 'JUnit file')} matched {globs_shown} but {none} written by "
+        f"this run ({_listing(stale)}): {what} from an earlier run; check that "
+        f"`{display_command(run)}` writes its report there"
+    )
 
 
 def _plural(n: int, noun: str) -> str:

@@ -15,7 +15,7 @@ import time
 from typing import IO, TYPE_CHECKING
 
 from mergegate.report.text import one_line, xml_safe
-from mergegate.results import GateResult, RunResult, Status
+from mergegate.results import GateResult, RunResult, SkipCause, Status
 
 if TYPE_CHECKING:
     from rich.console import Console, RenderableType
@@ -34,7 +34,12 @@ STYLE = {
 TAIL_LINES = 30
 
 
-def make_console(file: IO[str] | None = None) -> Console:
+def make_console(file: IO[str] | None = None, *, no_color: bool = False) -> Console:
+    """The one console factory. NO_COLOR / --no-color mean no styling at all.
+
+    rich's own no_color drops colours but keeps bold, dim and underline; with no
+    colour system every style is left out, while a terminal keeps its live display.
+    """
     from rich.console import Console
 
     stream = file or sys.stdout
@@ -54,6 +59,7 @@ def make_console(file: IO[str] | None = None) -> Console:
         emoji=False,
         soft_wrap=False,
         force_terminal=force_terminal,
+        color_system=None if no_color or os.environ.get("NO_COLOR") else "auto",
     )
 
 
@@ -98,9 +104,12 @@ def clean_output(text: str) -> str:
 class ConsoleReporter:
     """Receives runner events and prints; owns the live display while gates run."""
 
-    def __init__(self, console: Console | None = None, *, show_tails: bool = True) -> None:
+    def __init__(
+        self, console: Console | None = None, *, show_tails: bool = True, verbosity: int = 0
+    ) -> None:
         self.console = console or make_console()
         self.show_tails = show_tails
+        self.verbosity = verbosity  # -1 quiet: failures and verdict; 1 verbose: passing output too
         self.live_mode = live_display_wanted(self.console)
         self._running: dict[str, tuple[str, float]] = {}
         self._lock = threading.Lock()
@@ -111,6 +120,8 @@ class ConsoleReporter:
     def begin(self, total: int, jobs: int, config: str) -> None:
         from rich.text import Text
 
+        if self.verbosity < 0:
+            return
         self.console.print(
             Text(f"mergegate: {total} gate(s) from {config}, {jobs} at a time", style="bold")
         )
@@ -129,7 +140,7 @@ class ConsoleReporter:
     def started(self, name: str, kind: str) -> None:
         with self._lock:
             self._running[name] = (kind, time.monotonic())
-        if not self.live_mode:
+        if not self.live_mode and self.verbosity >= 0:
             from rich.text import Text
 
             self._line(Text.assemble(("→ ", "cyan"), (name, "bold"), f" ({kind}) started"))
@@ -139,6 +150,8 @@ class ConsoleReporter:
 
         with self._lock:
             self._running.pop(result.name, None)
+        if self.verbosity < 0:
+            return
         label, style = _status_text(result)
         symbol, _, word = label.partition(" ")
         line = Text.assemble((symbol, style), " ", (result.name, "bold"), " ", (word, style))
@@ -203,8 +216,9 @@ class ConsoleReporter:
                 _fmt_time(result.duration) if result.started else "—",
                 Text(one_line(clean_output(result.reason), 200)),
             )
-        self.console.print()
-        self.console.print(table)
+        if self.verbosity >= 0:
+            self.console.print()
+            self.console.print(table)
         for warning in run.warnings:
             self.console.print(Text(f"warning: {warning}", style="yellow"))
         for result in run.gates:
@@ -212,7 +226,28 @@ class ConsoleReporter:
                 result.status is Status.SKIPPED and not result.blocks
             ):
                 self._failure_block(result)
+            elif self.verbosity > 0 and result.output_tail.strip():
+                self._output_block(result)
         self._verdict(run, reports)
+
+    def _tail(self, result: GateResult) -> None:
+        from rich.text import Text
+
+        lines = clean_output(result.output_tail).rstrip("\n").splitlines()
+        if len(lines) > TAIL_LINES and self.verbosity <= 0:
+            lines = [f"[… {len(lines) - TAIL_LINES} more lines above …]", *lines[-TAIL_LINES:]]
+        self.console.print(Text("\n".join("  " + ln for ln in lines), style="dim"))
+
+    def _output_block(self, result: GateResult) -> None:
+        """-v: what a passing gate printed (the bounded tail the result kept)."""
+        from rich.rule import Rule
+        from rich.text import Text
+
+        label, style = _status_text(result)
+        self.console.print()
+        title = Text.assemble((result.name, "bold"), " ", (label, style))
+        self.console.print(Rule(title, align="left", style=style))
+        self._tail(result)
 
     def _failure_block(self, result: GateResult) -> None:
         from rich.rule import Rule
@@ -227,10 +262,7 @@ class ConsoleReporter:
         )
         self.console.print(Text(clean_output(result.reason)))
         if self.show_tails and result.output_tail.strip():
-            lines = clean_output(result.output_tail).rstrip("\n").splitlines()
-            if len(lines) > TAIL_LINES:
-                lines = [f"[… {len(lines) - TAIL_LINES} more lines above …]", *lines[-TAIL_LINES:]]
-            self.console.print(Text("\n".join("  " + ln for ln in lines), style="dim"))
+            self._tail(result)
         self.console.print(Text.assemble("reproduce: ", (result.reproduce, "bold cyan")))
 
     def _verdict(self, run: RunResult, reports: list[str]) -> None:
@@ -238,14 +270,20 @@ class ConsoleReporter:
 
         counts: dict[str, int] = {}
         for result in run.gates:
-            counts[result.status.value] = counts.get(result.status.value, 0) + 1
-        tally = ", ".join(f"{n} {s}" for s, n in counts.items())
+            if result.skip_cause is not SkipCause.SELECTION:
+                counts[result.status.value] = counts.get(result.status.value, 0) + 1
+        tally = ", ".join(f"{n} {s}" for s, n in counts.items()) or "no gate ran"
+        if run.partial:
+            tally += f"; {len(run.not_run)} not run"
         self.console.print()
         if run.interrupted:
             self.console.print(Text(f"✘ interrupted — merge blocked ({tally})", style="bold red"))
         elif run.blocked:
             blockers = ", ".join(g.name for g in run.gates if g.blocks)
             self.console.print(Text(f"✘ merge blocked by {blockers} ({tally})", style="bold red"))
+        elif run.partial:
+            line = f"✔ selected gates passed — not a merge verdict ({tally})"
+            self.console.print(Text(line, style="bold green"))
         else:
             self.console.print(Text(f"✔ merge allowed ({tally})", style="bold green"))
         if reports:

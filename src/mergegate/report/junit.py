@@ -23,11 +23,13 @@ def _case(result: GateResult) -> object:
     reason = xml_safe(result.reason) or result.status.value
     output = xml_safe(result.output_tail[-MAX_OUTPUT:])
     body = "\n".join(filter(None, [reason, _details_text(result), output]))
+    # a passing gate's listed tests (flaky ones, failures within max_failed) show too
+    listed = _details_text(result) if result.status is Status.PASSED else ""
     case = TestCase(
         name=xml_safe(result.name),
         classname=f"gates.{xml_safe(result.kind)}",
         elapsed_sec=result.duration,
-        stdout=output or None,
+        stdout="\n".join(filter(None, [listed, output])) or None,
     )
     if not result.blocks and result.status is not Status.PASSED:
         prefix = "" if result.status is Status.SKIPPED else f"non-blocking {result.status.value}: "
@@ -40,16 +42,15 @@ def _case(result: GateResult) -> object:
 
 
 def _details_text(result: GateResult) -> str:
-    failures = result.details.get("failures")
-    if not isinstance(failures, list):
-        return ""
     lines = []
-    for item in failures[:50]:
-        if isinstance(item, dict):
-            lines.append(
-                f"- {item.get('test') or item.get('script') or ''}: "
-                f"{item.get('message', '')}".rstrip(": ")
-            )
+    for key, tag in (("failures", ""), ("flaky_tests", " (flaky: passed on a rerun)")):
+        items = result.details.get(key)
+        for item in items[:50] if isinstance(items, list) else ():
+            if isinstance(item, dict):
+                lines.append(
+                    f"- {item.get('test') or item.get('script') or ''}{tag}: "
+                    f"{item.get('message', '')}".rstrip(": ")
+                )
     return xml_safe("\n".join(lines))
 
 
@@ -67,7 +68,11 @@ def _cached_property(case: ET.Element, result: GateResult) -> None:
 def render(run: RunResult) -> str:
     from junit_xml import TestSuite
 
-    suite = TestSuite("mergegate", [_case(g) for g in run.gates], timestamp=None)
+    # A partial run (--only/--skip/--shard) says so: its green is not a merge verdict.
+    properties = {"partial": "true", "not_run": ",".join(run.not_run)} if run.partial else None
+    suite = TestSuite(
+        "mergegate", [_case(g) for g in run.gates], timestamp=None, properties=properties
+    )
     element = suite.build_xml_doc()
     for case, result in zip(element.iter("testcase"), run.gates, strict=True):
         case.set("time", case.get("time") or "0.000000")

@@ -175,6 +175,11 @@ def _counts(run: RunResult) -> str:
 def header(run: RunResult, notes: Iterable[str] = ()) -> list[str]:
     if run.blocked:
         title = f"## ❌ mergegate: merge blocked (exit {run.exit_code})\n"
+    elif run.partial:  # --only/--skip/--shard: green, but not the merge verdict
+        title = (
+            "## ✅ mergegate: selected gates passed — not a merge verdict "
+            f"({len(run.not_run)} not run)\n"
+        )
     else:
         title = "## ✅ mergegate: merge allowed\n"
     lines = [title, "\n", f"{_counts(run)}.\n"]
