@@ -32,6 +32,10 @@ from mergegate.proc import ProcessManager
 from mergegate.redact import Redactor
 from mergegate.results import GateResult, Outcome, RunResult, SkipCause, Status
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from mergegate.cache import GateCache
+
 
 @dataclass
 class Events:
@@ -45,6 +49,7 @@ class Events:
 class RunOptions:
     jobs: int = 1
     fail_fast: bool = False
+    cache: bool = False  # reuse passes whose key is unchanged (mergegate.cache)
 
 
 def kind_of(gate: GateBase) -> str:
@@ -122,6 +127,9 @@ class Runner:
         self._done: queue.Queue[tuple[str, GateResult]] = queue.Queue()
         self._interrupted = threading.Event()
         self._stopped_by: str | None = None
+        self._keys: dict[str, str] = {}  # gate -> cache key, for gates that ran uncached
+        self._passes: list[tuple[str, GateResult]] = []
+        self._cache = self._open_cache() if self.options.cache else None
 
     def interrupt(self) -> None:
         """Called from a signal handler: stop everything, keep what finished."""
@@ -326,7 +334,10 @@ class Runner:
             started=started_wall,
             description=gate.description,
         )
-        self._done.put((name, redact_result(result, self.redactor)))
+        redacted = redact_result(result, self.redactor)
+        if (key := self._keys.get(name)) and not cancel.is_set():
+            self._passes.append((key, redacted))  # kept by keep_passes once the run is judged
+        self._done.put((name, redacted))
 
     def _decide(
         self, name: str, gate: GateBase, cancel: threading.Event, wall: float, mono: float
@@ -337,6 +348,8 @@ class Runner:
             skip = self._if_changed_skip(gate)
             if skip is not None:
                 return skip
+        if (hit := self._cache_lookup(name, gate, cancel)) is not None:
+            return hit
         module = kind_module(kind_of(gate))
         if module is None:
             return Outcome.error(
@@ -357,6 +370,34 @@ class Runner:
         )
         outcome: Outcome = module.run(ctx)
         return outcome
+
+    def keep_passes(self, final: RunResult) -> None:
+        """Store this run's fresh passes, unless a gate changed the tree (then none)."""
+        from mergegate.treeguard import RESULT_KIND
+
+        if self._cache is None or self._interrupted.is_set():
+            return
+        if any(g.kind == RESULT_KIND and g.status is not Status.PASSED for g in final.gates):
+            return  # a gate rewrote files: which one's pass would be a lie is not certain
+        for key, result in self._passes:
+            self._cache.store(key, result)  # only passes are kept
+
+    def _open_cache(self) -> GateCache:
+        from mergegate.cache import GateCache
+
+        return GateCache(self.loaded, self.base, self.environ, self.procs)
+
+    def _cache_lookup(self, name: str, gate: GateBase, cancel: threading.Event) -> Outcome | None:
+        if self._cache is None:
+            return None
+        env = child_env(self.loaded, gate, self.environ)
+        key = self._cache.key(name, gate, env, cancel)
+        if key is None:
+            return None
+        hit = self._cache.lookup(key)
+        if hit is None:
+            self._keys[name] = key  # stored if it passes
+        return hit
 
     def _if_changed_skip(self, gate: GateBase) -> Outcome | None:
         try:

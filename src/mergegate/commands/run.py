@@ -104,7 +104,7 @@ def _run(
         environ,
         procs,
         redactor,
-        RunOptions(jobs=jobs, fail_fast=args.fail_fast),
+        RunOptions(jobs=jobs, fail_fast=args.fail_fast, cache=not getattr(args, "no_cache", False)),
         Events(started=console.started, finished=console.finished),
     )
     guard = _before_gates(loaded, selection, base, args, environ)
@@ -115,7 +115,9 @@ def _run(
     finally:
         console.end()
         procs.close()
-    return guard.finish(run, redactor), console
+    finished = guard.finish(run, redactor)
+    runner.keep_passes(finished)  # after the tree guard: a run that rewrote files keeps nothing
+    return finished, console
 
 
 def _before_gates(

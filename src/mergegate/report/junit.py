@@ -80,6 +80,17 @@ def _interrupted_case() -> object:
     return case
 
 
+def _cached_property(case: ET.Element, result: GateResult) -> None:
+    """A pass reused from the result cache says so: <property name="mergegate.cached">."""
+    cached = result.details.get("cached")
+    if not isinstance(cached, dict):
+        return
+    value = f"{cached.get('commit') or 'uncommitted'} at {cached.get('at')}"
+    props = ET.Element("properties")
+    ET.SubElement(props, "property", {"name": "mergegate.cached", "value": xml_safe(value)})
+    case.insert(0, props)
+
+
 def render(run: RunResult, mask: Mask = str) -> str:
     from junit_xml import TestSuite
 
@@ -93,6 +104,9 @@ def render(run: RunResult, mask: Mask = str) -> str:
     element = suite.build_xml_doc()
     for case in element.iter("testcase"):
         case.set("time", case.get("time") or "0.000000")
+    # gates first, in order; an `interrupted` case may follow them
+    for case, result in zip(element.iter("testcase"), run.gates, strict=False):
+        _cached_property(case, result)
     element.set("time", f"{run.duration:.6f}")
     root = ET.Element(
         "testsuites",
