@@ -88,9 +88,10 @@ class PythonPackage:
         return "" if parent == "." else parent
 
     def touched_by(self, changed: Iterable[str]) -> list[str]:
-        """Changed Python sources of the package (anything else cannot change its API)."""
+        """Changed Python sources of the package, stubs included (nothing else changes its API)."""
         if self.is_module_file:
-            return [p for p in changed if p == self.path]
+            stub = str(self.pure.with_suffix(".pyi"))
+            return [p for p in changed if p in (self.path, stub)]
         prefix = self.path.rstrip("/") + "/"
         return [p for p in changed if p.startswith(prefix) and p.endswith(PY_SUFFIXES)]
 
@@ -120,6 +121,21 @@ class PythonPackage:
         return str(PurePosixPath(self.parent, *rel.parts)) if self.parent else rel.as_posix()
 
 
+def missing_python_path(root: Path, path: str) -> str | None:
+    """Why ``api.python`` names no Python source in the working tree; None when it does.
+
+    Shared by the run and the dry run so both refuse the same paths with the same words.
+    """
+    target = root / path
+    hint = "fix the path in gates.yaml (a package directory or a .py module)"
+    if target.is_file() and target.suffix == ".py":
+        return None
+    if target.is_dir() and any(p.suffix in PY_SUFFIXES for p in target.rglob("*")):
+        return None
+    what = "does not exist" if not target.exists() else "holds no Python source"
+    return f"api.python: {path} {what} in the working tree; {hint}"
+
+
 def python_changes(
     root: Path, base_sha: str, package: PythonPackage, touched: Sequence[str] = ()
 ) -> list[ApiChange]:
@@ -128,11 +144,9 @@ def python_changes(
 
     logging.getLogger("griffe").setLevel(logging.CRITICAL)  # failures are reported by us
     head_search = (root / package.parent).resolve()
-    if not (root / package.path).exists():
-        raise ApiError(
-            f"api.python: {package.path} does not exist in the working tree; "
-            "fix the path in gates.yaml (a package directory or a .py module)"
-        )
+    problem = missing_python_path(root, package.path)
+    if problem:
+        raise ApiError(problem)
     with (
         tempfile.TemporaryDirectory(prefix="mergegate-semver-") as tmp,
         ThreadPoolExecutor(1, thread_name_prefix="mergegate-semver") as pool,
@@ -262,8 +276,16 @@ def _compare(
     base_search, head_search = searches
     changes: list[ApiChange] = []
     removed: set[str] = set()
-    for breakage in _breakages(griffe, old, new):
+    breakages = [
+        *_breakages(griffe, old, new),
+        *_stub_breakages(griffe, old, new, package, searches, touched),
+    ]
+    seen: set[tuple[str, str]] = set()
+    for breakage in breakages:
         change = _from_breakage(breakage, package, base_search, head_search)
+        if (change.kind, change.message) in seen:
+            continue
+        seen.add((change.kind, change.message))
         if change.kind == "object-removed":
             removed.add(change.subject)
         changes.append(change)
@@ -301,6 +323,81 @@ def _breakages(griffe: Any, old: Object, new: Object) -> list[Breakage]:
         raise ApiError(
             f"griffe could not compare the two APIs: {type(exc).__name__}: {exc}"
         ) from None
+
+
+def _stub_breakages(
+    griffe: Any,
+    old: Object,
+    new: Object,
+    package: PythonPackage,
+    searches: tuple[Path, Path],
+    touched: Sequence[str],
+) -> list[Breakage]:
+    """Signature breaks seen by type checkers: a stub (``.pyi``) is the API where present.
+
+    griffe merges a stub into its module but keeps the source's parameters, so a stub that
+    changes a signature reads as no change. Each module whose stub exists on either side is
+    compared again, stub against stub (or against the source where one side has none).
+    """
+    found: list[Breakage] = []
+    for dotted, rel in _stubbed_modules(package, touched):
+        old_view = _stub_view(griffe, searches[0], rel, dotted) or _submodule(old, dotted)
+        new_view = _stub_view(griffe, searches[1], rel, dotted) or _submodule(new, dotted)
+        if old_view is None or new_view is None:
+            continue
+        # only the names defined on both sides: re-exports are compared where they are
+        # defined, and a name only a stub declares never existed at run time
+        shared = [
+            name
+            for name, member in new_view.members.items()
+            if not member.is_alias and not getattr(old_view.members.get(name), "is_alias", True)
+        ]
+        # plain dicts in throw-away modules: set_member would re-parent the loaded objects
+        before, after = griffe.Module(dotted), griffe.Module(dotted)
+        before.members.update({n: old_view.members[n] for n in shared})
+        after.members.update({n: new_view.members[n] for n in shared})
+        try:
+            found.extend(griffe.find_breaking_changes(before, after))
+        except Exception as exc:
+            raise ApiError(f"griffe could not compare the stub of {dotted}: {exc}") from None
+    return found
+
+
+def _stubbed_modules(package: PythonPackage, touched: Sequence[str]) -> list[tuple[str, str]]:
+    """(dotted module, stub path below the search dir) for every touched module."""
+    out: dict[str, str] = {}
+    for rel in touched:
+        pure = PurePosixPath(rel)
+        stub = pure.with_suffix(".pyi")
+        if package.is_module_file:
+            out[package.name] = stub.name
+            continue
+        parts = stub.relative_to(package.path).parts
+        names = parts[:-1] if parts[-1] == "__init__.pyi" else (*parts[:-1], stub.stem)
+        out[".".join((package.name, *names))] = str(PurePosixPath(package.name, *parts))
+    return sorted(out.items())
+
+
+def _stub_view(griffe: Any, search: Path, rel: str, dotted: str) -> Any:
+    path = search / rel
+    if not path.is_file():
+        return None
+    parent = None
+    for part in dotted.split(".")[:-1]:
+        parent = griffe.Module(part, parent=parent)
+    try:
+        return griffe.visit(dotted.rpartition(".")[2], path, path.read_text("utf-8"), parent=parent)
+    except (SyntaxError, ValueError) as exc:
+        raise ApiError(f"{rel}: the stub cannot be parsed ({exc})") from None
+
+
+def _submodule(module: Object, dotted: str) -> Any:
+    current: Any = module
+    for part in dotted.split(".")[1:]:
+        current = current.members.get(part)
+        if current is None or current.is_alias or not current.is_module:
+            return None
+    return current
 
 
 def _drop_unresolvable_class_aliases(module: Object, errors: tuple[type[Exception], ...]) -> None:
