@@ -20,6 +20,7 @@ import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
@@ -280,8 +281,13 @@ def _compare(
         *_breakages(griffe, old, new),
         *_stub_breakages(griffe, old, new, package, searches, touched),
     ]
+    from mergegate.semver.rules import is_noise
+
     seen: set[tuple[str, str]] = set()
+    finders = (partial(find_object, old), partial(find_object, new))
     for breakage in breakages:
+        if is_noise(breakage, *finders):
+            continue
         change = _from_breakage(breakage, package, base_search, head_search)
         if (change.kind, change.message) in seen:
             continue
@@ -389,6 +395,25 @@ def _stub_view(griffe: Any, search: Path, rel: str, dotted: str) -> Any:
         return griffe.visit(dotted.rpartition(".")[2], path, path.read_text("utf-8"), parent=parent)
     except (SyntaxError, ValueError) as exc:
         raise ApiError(f"{rel}: the stub cannot be parsed ({exc})") from None
+
+
+def find_object(top: Object, dotted: str) -> Any:
+    """The object at a dotted path below ``top`` (members, inherited ones too); None if absent."""
+    parts = dotted.split(".")
+    if parts[0] != top.path:
+        return None
+    current: Any = top
+    for part in parts[1:]:
+        try:
+            members = current.all_members if current.is_class else current.members
+            current = members.get(part)
+            if current is not None and current.is_alias:
+                current = current.final_target
+        except Exception:  # an unresolvable alias on the way: not found
+            return None
+        if current is None:
+            return None
+    return current
 
 
 def _submodule(module: Object, dotted: str) -> Any:
@@ -529,6 +554,7 @@ class Surface:
     entries: dict[str, Entry] = field(default_factory=dict)
     exports: dict[str, tuple[str, ...]] = field(default_factory=dict)
     exports_holder: dict[str, Any] = field(default_factory=dict)
+    modules: dict[str, Any] = field(default_factory=dict)  # public path -> module object
 
     @classmethod
     def of(cls, module: Object, locate: Locator) -> Surface:
@@ -538,9 +564,10 @@ class Surface:
 
     def _walk(self, obj: Object, path: str, ancestors: frozenset[str]) -> None:
         if obj.is_module:
+            self.modules[path] = obj
             self._record_exports(obj, path)
-        for name, member in obj.members.items():
-            if (obj.is_module and name == "__all__") or not _is_public(member):
+        for name, member in _members(obj).items():
+            if (obj.is_module and name == "__all__") or not _in_api(name, member):
                 continue
             child = f"{path}.{name}"
             target = _target(member)
@@ -564,6 +591,23 @@ class Surface:
     def change(self, kind: str, subject: str, message: str, obj: Any) -> ApiChange:
         file, line = self.locate(obj)
         return ApiChange(kind, subject, message, file, line)
+
+
+def _members(obj: Object) -> Mapping[str, Any]:
+    """A class's members with inherited ones resolved: an override is no addition, and a
+    member moved to a base class is no removal. Bases outside the package are unknown."""
+    if not obj.is_class:
+        return obj.members
+    try:
+        return obj.all_members
+    except Exception:  # a base that cannot be resolved: the class's own members
+        return obj.members
+
+
+def _in_api(name: str, member: Object | Alias) -> bool:
+    from mergegate.semver.rules import is_api_name, is_runtime
+
+    return is_api_name(name) and is_runtime(member) and _is_public(member)
 
 
 def _is_public(member: Object | Alias) -> bool:
@@ -668,6 +712,13 @@ def _module_of(entry: Entry) -> str | None:
         return None
 
 
+def _served_names(module: Any) -> Callable[[str], bool]:
+    """Names a module still serves through its ``__getattr__`` (a deprecation, no removal)."""
+    from mergegate.semver.rules import served_by_getattr
+
+    return lambda name: module is not None and served_by_getattr(module, name)
+
+
 def _export_removals(old: Surface, new: Surface, removed: set[str]) -> list[ApiChange]:
     changes = []
     for module, names in old.exports.items():
@@ -675,9 +726,10 @@ def _export_removals(old: Surface, new: Surface, removed: set[str]) -> list[ApiC
             continue  # the module itself went: griffe reports that
         now = new.exports.get(module)
         holder = new.exports_holder.get(module) or getattr(new.entries.get(module), "obj", None)
+        served = _served_names(new.modules.get(module))
         for name in names:
             path = f"{module}.{name}"
-            if path in removed or (now is not None and name in now):
+            if path in removed or (now is not None and name in now) or served(name):
                 continue
             if now is None and path in new.entries:
                 continue  # __all__ was deleted, the name is still public

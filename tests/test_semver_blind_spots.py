@@ -1,0 +1,231 @@
+"""griffe's known blind spots and noise on real-looking packages, each in a real git repo.
+
+The base is on main, the change on a feature branch; each test states what a user of the
+package would see, and the gate must agree with that.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from mergegate.proc import ProcessManager
+from mergegate.results import Outcome, Status
+from tests.test_gate_semver import PY_CONFIG, change, make_repo, procs, pyproject, run_gate
+
+__all__ = ["procs"]  # the fixture, imported for pytest
+
+
+def package(init: str, **modules: str) -> dict[str, str]:
+    files = {
+        "pyproject.toml": pyproject("1.2.0"),
+        "src/mypkg/__init__.py": textwrap.dedent(init),
+        "gates.yaml": PY_CONFIG,
+    }
+    files.update({f"src/mypkg/{name}.py": textwrap.dedent(text) for name, text in modules.items()})
+    return files
+
+
+def judge(
+    tmp_path: Path, procs: ProcessManager, base: dict[str, str], head: dict[str, str]
+) -> Outcome:
+    repo = make_repo(tmp_path, base)
+    change(repo, head)
+    return run_gate(repo, procs)
+
+
+def messages(outcome: Outcome) -> list[str]:
+    changes = outcome.details["changes"]
+    assert isinstance(changes, list)
+    return [str(c["message"]) for c in changes if isinstance(c, dict)]
+
+
+# -- inheritance --------------------------------------------------------------------
+
+CORE = """\
+class Base:
+    def get_default(self, ctx):
+        return None
+
+
+class Option(Base):
+    pass
+"""
+
+
+def test_overriding_an_inherited_method_is_no_addition(
+    tmp_path: Path, procs: ProcessManager
+) -> None:
+    base = package("", core=CORE)
+    override = CORE.replace("    pass\n", "    def get_default(self, ctx):\n        return 1\n")
+    outcome = judge(tmp_path, procs, base, {"src/mypkg/core.py": override})
+    assert outcome.status is Status.PASSED, outcome.reason
+    assert messages(outcome) == []
+
+
+def test_moving_a_method_to_the_base_class_is_no_removal(
+    tmp_path: Path, procs: ProcessManager
+) -> None:
+    before = (
+        "class Base:\n    pass\n\n\nclass Option(Base):\n    def get(self):\n        return 1\n"
+    )
+    after = "class Base:\n    def get(self):\n        return 1\n\n\nclass Option(Base):\n    pass\n"
+    outcome = judge(tmp_path, procs, package("", core=before), {"src/mypkg/core.py": after})
+    # Base gained a method (an addition); Option still has it: nothing was removed
+    assert messages(outcome) == ["added mypkg.core.Base.get"]
+    assert "needs minor" in outcome.reason
+
+
+def test_a_method_removed_from_the_class_and_its_bases_is_removed(
+    tmp_path: Path, procs: ProcessManager
+) -> None:
+    outcome = judge(
+        tmp_path,
+        procs,
+        package("", core=CORE),
+        {"src/mypkg/core.py": "class Base:\n    pass\n\n\nclass Option(Base):\n    pass\n"},
+    )
+    assert outcome.status is Status.FAILED
+    assert "removed mypkg.core.Base.get_default" in messages(outcome)
+    assert "needs major" in outcome.reason
+
+
+# -- special methods ----------------------------------------------------------------
+
+WITH_DUNDERS = """\
+class Pool:
+    def __len__(self):
+        return 0
+
+    def __del__(self):
+        pass
+
+    def __repr__(self):
+        return "Pool()"
+"""
+
+
+def test_removing_del_and_repr_is_not_breaking(tmp_path: Path, procs: ProcessManager) -> None:
+    head = "class Pool:\n    def __len__(self):\n        return 0\n"
+    outcome = judge(tmp_path, procs, package("", pool=WITH_DUNDERS), {"src/mypkg/pool.py": head})
+    assert outcome.status is Status.PASSED, outcome.reason
+    assert messages(outcome) == []
+
+
+def test_removing_a_protocol_method_is_breaking(tmp_path: Path, procs: ProcessManager) -> None:
+    head = WITH_DUNDERS.replace("    def __len__(self):\n        return 0\n\n", "")
+    outcome = judge(tmp_path, procs, package("", pool=WITH_DUNDERS), {"src/mypkg/pool.py": head})
+    assert outcome.status is Status.FAILED
+    assert messages(outcome) == ["removed mypkg.pool.Pool.__len__"]
+
+
+# -- names that were never importable, or still are ---------------------------------
+
+
+def test_a_name_only_under_type_checking_is_never_removed(
+    tmp_path: Path, procs: ProcessManager
+) -> None:
+    before = """\
+    from typing import TYPE_CHECKING
+
+    if TYPE_CHECKING:
+        class Protocolish:
+            def read(self) -> bytes: ...
+
+    def read_all(source: "Protocolish") -> bytes:
+        return source.read()
+    """
+    after = """\
+    def read_all(source: "object") -> bytes:
+        return bytes(source)
+    """
+
+    outcome = judge(
+        tmp_path, procs, package("", io=before), {"src/mypkg/io.py": textwrap.dedent(after)}
+    )
+    assert outcome.status is Status.PASSED, outcome.reason
+    assert messages(outcome) == []
+
+
+def test_a_deprecated_name_served_by_module_getattr_is_not_removed(
+    tmp_path: Path, procs: ProcessManager
+) -> None:
+    before = """\
+    __all__ = ["fetch", "old_fetch"]
+
+    def fetch(url):
+        return url
+
+    def old_fetch(url):
+        return url
+    """
+    after = """\
+    import warnings
+
+    __all__ = ["fetch"]
+
+    def fetch(url):
+        return url
+
+    def __getattr__(name):
+        if name == "old_fetch":
+            warnings.warn("old_fetch is deprecated, use fetch", DeprecationWarning, stacklevel=2)
+            return fetch
+        raise AttributeError(name)
+    """
+    head = {"src/mypkg/net.py": textwrap.dedent(after), "pyproject.toml": pyproject("1.3.0")}
+    outcome = judge(tmp_path, procs, package("", net=before), head)
+    assert outcome.status is Status.PASSED, outcome.reason
+    assert not [m for m in messages(outcome) if "removed" in m]
+    # the same removal without the shim is breaking
+    repo_path = tmp_path / "again"
+    plain = after.split("    def __getattr__")[0]
+    outcome = judge(
+        repo_path, procs, package("", net=before), {"src/mypkg/net.py": textwrap.dedent(plain)}
+    )
+    assert outcome.status is Status.FAILED
+    assert "removed mypkg.net.old_fetch" in messages(outcome)
+
+
+# -- noise --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [
+        pytest.param(
+            "class Client:\n    def send(self, data):\n        return data\n",
+            "class Client:\n    def send(self, /, data):\n        return data\n",
+            id="self-positional-only",
+        ),
+        pytest.param(
+            "def lazy_property(f):\n    return property(f)\n\n\n"
+            "class Client:\n    @lazy_property\n    def size(self):\n        return 1\n",
+            "from functools import cached_property\n\n\n"
+            "def lazy_property(f):\n    return property(f)\n\n\n"
+            "class Client:\n    @cached_property\n    def size(self):\n        return 1\n",
+            id="lazy_property-to-cached_property",
+        ),
+        pytest.param(
+            "class A:\n    pass\n\n\nclass B(A):\n    pass\n\n\nclass C(B, A):\n    pass\n",
+            "class A:\n    pass\n\n\nclass B(A):\n    pass\n\n\nclass C(B):\n    pass\n",
+            id="base-still-in-the-mro",
+        ),
+    ],
+)
+def test_griffe_noise_is_no_change(
+    tmp_path: Path, procs: ProcessManager, before: str, after: str
+) -> None:
+    outcome = judge(tmp_path, procs, package("", client=before), {"src/mypkg/client.py": after})
+    assert outcome.status is Status.PASSED, outcome.reason
+    assert messages(outcome) == []
+
+
+def test_a_base_class_really_dropped_is_breaking(tmp_path: Path, procs: ProcessManager) -> None:
+    before = "class A:\n    def a(self):\n        pass\n\n\nclass C(A):\n    pass\n"
+    after = "class A:\n    def a(self):\n        pass\n\n\nclass C:\n    pass\n"
+    outcome = judge(tmp_path, procs, package("", client=before), {"src/mypkg/client.py": after})
+    assert outcome.status is Status.FAILED
+    assert "removed a base class of mypkg.client.C" in messages(outcome)
