@@ -23,6 +23,7 @@ changes need, its verdict, and griffe's breakage count. Exit 1 when a gate ends 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import shutil
@@ -247,7 +248,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.pairs:
             versions = versions[: args.pairs + 1]
         repo = build_repo(args.cache, package, module, versions)
-        for old, new in zip(versions, versions[1:], strict=False):
+        for old, new in itertools.pairwise(versions):
             rows.append(judge_pair(repo, package, module, old, new))
             print(markdown(rows[-1:]).splitlines()[-1], flush=True)
     print()

@@ -229,3 +229,77 @@ def test_a_base_class_really_dropped_is_breaking(tmp_path: Path, procs: ProcessM
     outcome = judge(tmp_path, procs, package("", client=before), {"src/mypkg/client.py": after})
     assert outcome.status is Status.FAILED
     assert "removed a base class of mypkg.client.C" in messages(outcome)
+
+
+# -- what is public though griffe says not ------------------------------------------
+
+HELPERS = "def helper(x):\n    return x\n\n\ndef other(x):\n    return x\n"
+
+
+def test_a_plain_re_export_in_a_package_init_is_api(tmp_path: Path, procs: ProcessManager) -> None:
+    base = package("from mypkg.core import helper, other\nimport os\n", core=HELPERS)
+    head = {"src/mypkg/__init__.py": "from mypkg.core import other\n"}
+    outcome = judge(tmp_path, procs, base, head)
+    # `from mypkg import helper` breaks; `import os` was never mypkg's API
+    assert outcome.status is Status.FAILED, outcome.reason
+    assert messages(outcome) == ["removed mypkg.helper"]
+
+
+def test_a_new_plain_re_export_is_an_addition(tmp_path: Path, procs: ProcessManager) -> None:
+    base = package("from mypkg.core import other\n", core=HELPERS)
+    head = {"src/mypkg/__init__.py": "from mypkg.core import helper, other\n"}
+    outcome = judge(tmp_path, procs, base, head)
+    assert messages(outcome) == ["added mypkg.helper"]
+    assert "needs minor" in outcome.reason
+
+
+DYNAMIC = """\
+from mypkg import core
+
+__all__ = ["VERSION"]
+__all__ += [n for n in dir(core) if not n.startswith("_")]
+VERSION = "1"
+helper = core.helper
+other = core.other
+"""
+
+
+def test_an_all_built_at_import_time_falls_back_to_names(
+    tmp_path: Path, procs: ProcessManager
+) -> None:
+    base = package(DYNAMIC, core=HELPERS)
+    head = {"src/mypkg/__init__.py": DYNAMIC.replace("other = core.other\n", "")}
+    outcome = judge(tmp_path, procs, base, head)
+    # griffe reads __all__ as ["VERSION"] and would call `other` private
+    assert outcome.status is Status.FAILED, outcome.reason
+    assert messages(outcome) == ["removed mypkg.other"]
+
+
+def test_additions_are_found_though_griffe_reports_none(
+    tmp_path: Path, procs: ProcessManager
+) -> None:
+    import griffe
+
+    base = package("", core=HELPERS)
+    after = HELPERS + "\n\ndef third(x):\n    return x\n"
+    old, new = tmp_path / "old", tmp_path / "new"
+    for where, text in ((old, HELPERS), (new, after)):
+        (where / "mypkg").mkdir(parents=True)
+        (where / "mypkg" / "__init__.py").write_text("")
+        (where / "mypkg" / "core.py").write_text(text)
+    loaded = [griffe.load("mypkg", search_paths=[str(w)]) for w in (old, new)]
+    assert list(griffe.find_breaking_changes(*loaded)) == []
+    outcome = judge(tmp_path, procs, base, {"src/mypkg/core.py": after})
+    assert messages(outcome) == ["added mypkg.core.third"]
+
+
+def test_a_stale_stub_name_dropped_is_no_removal(tmp_path: Path, procs: ProcessManager) -> None:
+    stub = (
+        "def helper(x: int) -> int: ...\ndef other(x: int) -> int: ...\ndef gone() -> None: ...\n"
+    )
+    base = {**package("", core=HELPERS), "src/mypkg/core.pyi": stub}
+    head = {"src/mypkg/core.pyi": stub.replace("def gone() -> None: ...\n", "")}
+    outcome = judge(tmp_path, procs, base, head)
+    # `gone` was never in core.py: no one could import it
+    assert outcome.status is Status.PASSED, outcome.reason
+    assert messages(outcome) == []

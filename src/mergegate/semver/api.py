@@ -526,6 +526,7 @@ class Entry:
     kind: str
     obj: Any = field(repr=False)  # the member as found (an alias or the object): to locate
     target: Any = field(repr=False)  # what it stands for; None when it cannot be resolved
+    extra: bool = False  # public by convention only: griffe's own check never sees it
 
     @property
     def canonical(self) -> str:
@@ -563,15 +564,26 @@ class Surface:
         return surface
 
     def _walk(self, obj: Object, path: str, ancestors: frozenset[str]) -> None:
+        names_only = False
         if obj.is_module:
+            from mergegate.semver.rules import dynamic_all
+
             self.modules[path] = obj
-            self._record_exports(obj, path)
+            names_only = dynamic_all(obj)
+            if not names_only:  # a partial list would read as names dropped from it
+                self._record_exports(obj, path)
         for name, member in _members(obj).items():
-            if (obj.is_module and name == "__all__") or not _in_api(name, member):
+            if obj.is_module and name == "__all__":
                 continue
+            extra = False
+            if not _in_api(name, member):
+                extra = obj.is_module and self._by_convention(obj, name, member, names_only)
+                if not extra:
+                    continue
             child = f"{path}.{name}"
             target = _target(member)
-            entry = Entry(target.kind.value if target is not None else "alias", member, target)
+            kind = target.kind.value if target is not None else "alias"
+            entry = Entry(kind, member, target, extra)
             self.entries[child] = entry
             if target is None or not (
                 target.is_class or (target.is_module and not member.is_alias)
@@ -580,6 +592,20 @@ class Surface:
             canonical = entry.canonical
             if canonical not in ancestors:
                 self._walk(target, child, ancestors | {canonical})
+
+    def _by_convention(self, module: Any, name: str, member: Any, names_only: bool) -> bool:
+        """Public to a user though griffe says not: a package ``__init__``'s plain
+        ``from .core import helper`` (no ``__all__``), or any public-looking name of a
+        module whose ``__all__`` is built at import time. Imports from outside the
+        package (``import os``) are nobody's API."""
+        from mergegate.semver.rules import is_api_name, is_runtime
+
+        if name.startswith("_") or not is_api_name(name) or not is_runtime(member):
+            return False
+        inside = not member.is_alias or str(member.target_path).startswith(f"{self.top}.")
+        if names_only:
+            return inside
+        return bool(inside and member.is_alias and module.is_init_module and module.exports is None)
 
     def _record_exports(self, module: Object, path: str) -> None:
         exports = module.exports
@@ -648,6 +674,7 @@ def surface_changes(
         *_additions(old, new),
         *_parameter_additions(old, new, changed_modules),
         *_export_removals(old, new, removed),
+        *_convention_removals(old, new, removed),
     ]
 
 
@@ -717,6 +744,24 @@ def _served_names(module: Any) -> Callable[[str], bool]:
     from mergegate.semver.rules import served_by_getattr
 
     return lambda name: module is not None and served_by_getattr(module, name)
+
+
+def _convention_removals(old: Surface, new: Surface, removed: set[str]) -> list[ApiChange]:
+    """Public-by-convention names (``Entry.extra``) that are gone: griffe cannot see them."""
+    gone = {
+        path: entry
+        for path, entry in old.entries.items()
+        if entry.extra and path not in new.entries and path not in removed
+    }
+    changes = []
+    for path, entry in sorted(gone.items()):
+        module, _, name = path.rpartition(".")
+        if _has_added_parent(path, set(gone) | removed, old.top):
+            continue  # its parent's removal says it all
+        if entry.canonical in removed or _served_names(new.modules.get(module))(name):
+            continue
+        changes.append(old.change("object-removed", path, f"removed {path}", entry.obj))
+    return changes
 
 
 def _export_removals(old: Surface, new: Surface, removed: set[str]) -> list[ApiChange]:

@@ -5,7 +5,8 @@ names one, and is applied to griffe's breakages and to mergegate's own public su
 alike, so both sides of the comparison follow the same definition of "API":
 
 - special methods whose removal leaves every caller working (``NOT_API_DUNDERS``);
-- names that exist only for type checkers (``if TYPE_CHECKING:``): never importable;
+- names that exist only for type checkers (``if TYPE_CHECKING:``, or only in a stale
+  ``.pyi`` that griffe merged in): never importable;
 - names a module-level ``__getattr__`` still serves (deprecations);
 - ``self`` made positional-only, a decorator-made property read as a kind change, a
   base class dropped from ``bases`` while still in the MRO.
@@ -168,27 +169,80 @@ def served_by_getattr(module: Any, name: str) -> bool:
     """
     if not getattr(module, "is_module", False) or "__getattr__" not in module.members:
         return False
-    filepath = module.filepath
-    if isinstance(filepath, list):
-        filepath = filepath[0] if filepath else None
-    if filepath is None:
-        return False
-    try:
-        stat = Path(filepath).stat()
-    except OSError:
-        return False
-    return name in _string_constants(Path(filepath), stat.st_mtime_ns, stat.st_size)
+    source = _module_file(module)
+    tree = None if source is None else _parsed(source)
+    return tree is not None and name in _string_constants(tree)
 
 
-@lru_cache(maxsize=256)
-def _string_constants(path: Path, mtime_ns: int, size: int) -> frozenset[str]:
-    """Every string literal of a module; keyed by mtime and size so an edit is re-read."""
-    try:
-        tree = ast.parse(path.read_bytes())
-    except (OSError, SyntaxError, ValueError):
-        return frozenset()
+@lru_cache(maxsize=64)
+def _string_constants(tree: ast.Module) -> frozenset[str]:
     return frozenset(
         node.value
         for node in ast.walk(tree)
         if isinstance(node, ast.Constant) and isinstance(node.value, str)
     )
+
+
+# -- what the source says that griffe does not --------------------------------------
+
+
+def _module_file(module: Any) -> Path | None:
+    if not getattr(module, "is_module", False):
+        return None
+    filepath = module.filepath
+    if isinstance(filepath, list):
+        filepath = filepath[0] if filepath else None
+    return None if filepath is None else Path(filepath)
+
+
+def _parsed(path: Path) -> ast.Module | None:
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return _parse(path, stat.st_mtime_ns, stat.st_size)
+
+
+@lru_cache(maxsize=256)
+def _parse(path: Path, mtime_ns: int, size: int) -> ast.Module | None:
+    try:
+        return ast.parse(path.read_bytes())
+    except (OSError, SyntaxError, ValueError):
+        return None
+
+
+def dynamic_all(module: Any) -> bool:
+    """``__all__`` built at import time (a comprehension, a call, a variable…).
+
+    griffe keeps only the literal part of such an ``__all__``: names added at import
+    time would read as private. Such a module falls back to names: everything without a
+    leading underscore is public, imports included (the cautious superset).
+    """
+    source = _module_file(module)
+    tree = None if source is None else _parsed(source)
+    if tree is None:
+        return False
+    return any(_builds_all(node) for node in tree.body)
+
+
+def _builds_all(node: ast.stmt) -> bool:
+    if isinstance(node, ast.Assign):
+        targets, value = node.targets, node.value
+    elif isinstance(node, (ast.AugAssign, ast.AnnAssign)) and node.value is not None:
+        targets, value = [node.target], node.value
+    else:
+        return False
+    if not any(isinstance(t, ast.Name) and t.id == "__all__" for t in targets):
+        return False
+    return not _static_names(value)
+
+
+def _static_names(value: ast.expr) -> bool:
+    """Literal strings, ``x.__all__`` (griffe follows it) and ``+`` of those."""
+    if isinstance(value, (ast.List, ast.Tuple, ast.Set)):
+        return all(isinstance(e, ast.Constant) and isinstance(e.value, str) for e in value.elts)
+    if isinstance(value, ast.Attribute):
+        return value.attr == "__all__"
+    if isinstance(value, ast.BinOp) and isinstance(value.op, ast.Add):
+        return _static_names(value.left) and _static_names(value.right)
+    return False
