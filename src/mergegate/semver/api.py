@@ -347,8 +347,12 @@ def _stub_breakages(
     """
     found: list[Breakage] = []
     for dotted, rel in _stubbed_modules(package, touched):
-        old_view = _stub_view(griffe, searches[0], rel, dotted) or _submodule(old, dotted)
-        new_view = _stub_view(griffe, searches[1], rel, dotted) or _submodule(new, dotted)
+        old_stub = _stub_view(griffe, searches[0], rel, dotted)
+        new_stub = _stub_view(griffe, searches[1], rel, dotted)
+        if old_stub is None and new_stub is None:
+            continue  # no stub on either side: griffe's own comparison covers it
+        old_view = old_stub or _submodule(old, dotted)
+        new_view = new_stub or _submodule(new, dotted)
         if old_view is None or new_view is None:
             continue
         # only the names defined on both sides: re-exports are compared where they are
@@ -356,7 +360,9 @@ def _stub_breakages(
         shared = [
             name
             for name, member in new_view.members.items()
-            if not member.is_alias and not getattr(old_view.members.get(name), "is_alias", True)
+            if not member.is_alias
+            and not name.startswith("_")
+            and not getattr(old_view.members.get(name), "is_alias", True)
         ]
         # plain dicts in throw-away modules: set_member would re-parent the loaded objects
         before, after = griffe.Module(dotted), griffe.Module(dotted)
@@ -373,12 +379,13 @@ def _stubbed_modules(package: PythonPackage, touched: Sequence[str]) -> list[tup
     """(dotted module, stub path below the search dir) for every touched module."""
     out: dict[str, str] = {}
     for rel in touched:
-        pure = PurePosixPath(rel)
-        stub = pure.with_suffix(".pyi")
+        stub = PurePosixPath(rel).with_suffix(".pyi")
         if package.is_module_file:
             out[package.name] = stub.name
             continue
         parts = stub.relative_to(package.path).parts
+        if any(p.startswith("_") and p != "__init__.pyi" for p in parts):
+            continue  # a private module is nobody's API, stub or not
         names = parts[:-1] if parts[-1] == "__init__.pyi" else (*parts[:-1], stub.stem)
         out[".".join((package.name, *names))] = str(PurePosixPath(package.name, *parts))
     return sorted(out.items())
