@@ -583,7 +583,7 @@ class Surface:
             if obj.is_module and name == "__all__":
                 continue
             extra = False
-            if not _in_api(name, member):
+            if not _in_api(name, member, self.top):
                 extra = obj.is_module and self._by_convention(obj, name, member, names_only)
                 if not extra:
                     continue
@@ -605,9 +605,11 @@ class Surface:
         ``from .core import helper`` (no ``__all__``), or any public-looking name of a
         module whose ``__all__`` is built at import time. Imports from outside the
         package (``import os``) are nobody's API."""
-        from mergegate.semver.rules import is_api_name, is_runtime
+        from mergegate.semver.rules import is_api_member, is_runtime
 
-        if name.startswith("_") or not is_api_name(name) or not is_runtime(member):
+        if name.startswith("_") or not is_runtime(member):
+            return False
+        if not is_api_member(name, member, self.top):
             return False
         inside = not member.is_alias or str(member.target_path).startswith(f"{self.top}.")
         if names_only:
@@ -637,10 +639,10 @@ def _members(obj: Object) -> Mapping[str, Any]:
         return obj.members
 
 
-def _in_api(name: str, member: Object | Alias) -> bool:
-    from mergegate.semver.rules import is_api_name, is_runtime
+def _in_api(name: str, member: Object | Alias, top: str) -> bool:
+    from mergegate.semver.rules import is_api_member, is_runtime
 
-    return is_api_name(name) and is_runtime(member) and _is_public(member)
+    return is_runtime(member) and _is_public(member) and is_api_member(name, member, top)
 
 
 def _is_public(member: Object | Alias) -> bool:

@@ -27,6 +27,8 @@ from typing import Any
 # or changing one breaks no caller. Every other dunder (__init__, __call__, operators,
 # container and context-manager protocols, __hash__, __init_subclass__,
 # __class_getitem__, __match_args__…) is API: callers use it through syntax.
+# __init_subclass__ is a class-creation hook like __set_name__: object's default is
+# there without it (a subclass passing class keywords would notice; none in the corpus).
 NOT_API_DUNDERS = frozenset(
     {
         # finaliser and human-readable text: str()/repr() keep working with object's
@@ -37,8 +39,11 @@ NOT_API_DUNDERS = frozenset(
         "__rich_repr__",
         "__rich_console__",
         "__rich_measure__",
+        # `!=` falls back to the inverse of __eq__ without it
+        "__ne__",
         # hooks the class machinery or a generated __init__ calls, never user code
         "__post_init__",
+        "__init_subclass__",
         "__set_name__",
         "__subclasshook__",
         # pickling/copy/introspection: object provides the default protocol
@@ -64,12 +69,64 @@ NOT_API_DUNDERS = frozenset(
         "__parameters__",
         "__firstlineno__",
         "__static_attributes__",
+        # distribution metadata some packages copy into their __init__: PKG-INFO is the API
+        "__author__",
+        "__copyright__",
+        "__email__",
+        "__license__",
+        "__summary__",
+        "__title__",
+        "__uri__",
+        "__url__",
+        "__maintainer__",
+        "__credits__",
+        "__status__",
+        "__date__",
+        "__docformat__",
     }
+)
+
+# calls whose result is a typing helper, not a value anyone imports to use
+TYPING_HELPERS = frozenset({"TypeVar", "ParamSpec", "TypeVarTuple"})
+# wrappers that keep a function callable with the same call (functools and friends)
+CALLABLE_WRAPPERS = frozenset(
+    {"lru_cache", "cache", "partial", "wraps", "staticmethod", "classmethod", "memoize"}
 )
 
 
 def is_api_name(name: str) -> bool:
     return name not in NOT_API_DUNDERS
+
+
+def is_api_member(name: str, member: Any, top: str) -> bool:
+    """The name-level rules: special names, type variables, foreign imports."""
+    return is_api_name(name) and not is_typing_helper(member) and not foreign_import(member, top)
+
+
+def is_typing_helper(member: Any) -> bool:
+    """``T = TypeVar("T")``: scaffolding for annotations, imported by nobody."""
+    if member.is_alias or not member.is_attribute:
+        return False
+    return _callee(getattr(member, "value", None)) in TYPING_HELPERS
+
+
+def _callee(value: Any) -> str:
+    """The called name of a call expression (``functools.lru_cache(…)`` → ``lru_cache``)."""
+    function = getattr(value, "function", None)
+    return "" if function is None else str(function).partition("(")[0].rpartition(".")[2]
+
+
+def foreign_import(member: Any, top: str) -> bool:
+    """``import sys`` or ``from typing import Optional``, not listed in ``__all__``: a
+    module's own tools, not its API (a star import makes them importable by accident)."""
+    if not member.is_alias:
+        return False
+    target = str(member.target_path)
+    if target == top or target.startswith(f"{top}."):
+        return False
+    parent = member.parent
+    exports = getattr(parent, "exports", None) if parent is not None else None
+    return not exports or member.name not in {str(getattr(e, "name", e)) for e in exports}
 
 
 def is_runtime(obj: Any) -> bool:
@@ -86,16 +143,36 @@ def is_noise(breakage: Any, find_old: Finder, find_new: Finder) -> bool:
     """True when a griffe breakage is one of its known false positives."""
     kind = breakage.kind.name
     obj = breakage.obj
-    if not is_api_name(obj.name) or not is_runtime(obj):
+    if not is_runtime(obj) or not is_api_member(obj.name, obj, _top(obj)):
         return True
     check = _CHECKS.get(kind)
     return check is not None and check(breakage, find_old, find_new)
 
 
+def _top(obj: Any) -> str:
+    return str(obj.path).partition(".")[0]
+
+
 def _removed_but_served(breakage: Any, find_old: Finder, find_new: Finder) -> bool:
     parent_path, _, name = breakage.obj.path.rpartition(".")
     parent = find_new(parent_path)
-    return parent is not None and served_by_getattr(parent, name)
+    if parent is None:
+        return False
+    return served_by_getattr(parent, name) or _from_builtin_base(parent, name)
+
+
+def _from_builtin_base(cls: Any, name: str) -> bool:
+    """``FrozenInstanceError.args`` dropped from the class body: ``AttributeError`` still
+    provides it, so every caller keeps working."""
+    if not getattr(cls, "is_class", False):
+        return False
+    import builtins
+
+    for base in cls.bases:
+        builtin = getattr(builtins, str(base), None)
+        if isinstance(builtin, type) and hasattr(builtin, name):
+            return True
+    return False
 
 
 def _self_made_positional(breakage: Any, find_old: Finder, find_new: Finder) -> bool:
@@ -122,7 +199,53 @@ def _property_by_another_decorator(breakage: Any, find_old: Finder, find_new: Fi
     if pair != {"function", "attribute"}:
         return False
     function, attribute = (old, new) if old.kind.value == "function" else (new, old)
-    return "property" in attribute.labels and _decorated_as_property(function)
+    if "property" in attribute.labels and _decorated_as_property(function):
+        return True
+    finder = find_new if attribute is new else find_old
+    return still_callable(attribute, finder)
+
+
+def _rebound_in_place(breakage: Any, find_old: Finder, find_new: Finder) -> bool:
+    """A kind change between a callable (function, class) and an attribute bound to one."""
+    old, new = find_old(breakage.obj.path), breakage.obj
+    if old is None:
+        return False
+    kinds = {old.kind.value, new.kind.value}
+    if "attribute" not in kinds or not kinds & {"function", "class"}:
+        return False
+    if kinds == {"function", "attribute"}:
+        return _property_by_another_decorator(breakage, find_old, find_new)
+    attribute, finder = (old, find_old) if old.kind.value == "attribute" else (new, find_new)
+    return still_callable(attribute, finder)
+
+
+def still_callable(attribute: Any, find: Finder) -> bool:
+    """An attribute whose value is callable the same way as the function or class it
+    replaces (or is replaced by): ``attr = attrib``, ``X = add_repr(X)``,
+    ``self.is_ws = lru_cache(None)(self._is_ws)``, ``ExceptionGroup = ExceptionGroup``."""
+    value = getattr(attribute, "value", None)
+    if value is None:
+        return False
+    if _callee(value) in CALLABLE_WRAPPERS or _callee(getattr(value, "function", None)) in (
+        CALLABLE_WRAPPERS
+    ):
+        return True
+    if _callee(value) and attribute.name in {str(a) for a in getattr(value, "arguments", ())}:
+        return True  # X = decorate(X): the same object, decorated by a call
+    return _names_a_callable(value, attribute.name, find)
+
+
+def _names_a_callable(value: Any, name: str, find: Finder) -> bool:
+    import builtins
+
+    text = str(value)
+    if text == name and callable(getattr(builtins, name, None)):
+        return True
+    path = getattr(value, "canonical_path", None)
+    if path is None:
+        return False
+    target = find(str(path))
+    return target is not None and target.kind.value in ("function", "class")
 
 
 def _decorated_as_property(function: Any) -> bool:
@@ -150,11 +273,50 @@ def _base_path(expr: Any) -> str:
         return str(expr)
 
 
+_POSITIONAL = ("positional-only", "positional or keyword")
+_KEYWORD_CALLED = frozenset({"__init__", "__new__", "__call__"})
+
+
+def _renamed_positional(breakage: Any, find_old: Finder, find_new: Finder) -> bool:
+    """A positional parameter renamed where no caller can pass it by keyword: it was
+    positional-only, private (``_version`` → ``version``), or belongs to an operator
+    (``__setitem__(self, key, item)`` → ``(self, key, value)``)."""
+    new_fn = breakage.obj
+    old_fn = find_old(new_fn.path)
+    if old_fn is None or not getattr(old_fn, "is_function", False):
+        return False
+    olds, news = list(old_fn.parameters), list(new_fn.parameters)
+    removed = breakage.kind.name == "PARAMETER_REMOVED"
+    param = breakage.old_value if removed else breakage.new_value
+    side = olds if removed else news
+    index = next((i for i, p in enumerate(side) if p.name == param.name), None)
+    if index is None or index >= min(len(olds), len(news)):
+        return False
+    before, after = olds[index], news[index]
+    if before.kind.value not in _POSITIONAL or after.kind.value not in _POSITIONAL:
+        return False
+    if after.name in {p.name for p in olds} or before.name in {p.name for p in news}:
+        return False  # a move, not a rename
+    if after.required and not before.required:
+        return False
+    return (
+        before.kind.value == "positional-only"
+        or before.name.startswith("_")
+        or (_is_dunder(new_fn.name) and new_fn.name not in _KEYWORD_CALLED)
+    )
+
+
+def _is_dunder(name: str) -> bool:
+    return name.startswith("__") and name.endswith("__") and len(name) > 4
+
+
 _CHECKS: dict[str, Callable[[Any, Finder, Finder], bool]] = {
     "OBJECT_REMOVED": _removed_but_served,
     "PARAMETER_CHANGED_KIND": _self_made_positional,
-    "OBJECT_CHANGED_KIND": _property_by_another_decorator,
+    "OBJECT_CHANGED_KIND": _rebound_in_place,
     "CLASS_REMOVED_BASE": _base_still_inherited,
+    "PARAMETER_REMOVED": _renamed_positional,
+    "PARAMETER_ADDED_REQUIRED": _renamed_positional,
 }
 
 
