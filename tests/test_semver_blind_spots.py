@@ -303,3 +303,104 @@ def test_a_stale_stub_name_dropped_is_no_removal(tmp_path: Path, procs: ProcessM
     # `gone` was never in core.py: no one could import it
     assert outcome.status is Status.PASSED, outcome.reason
     assert messages(outcome) == []
+
+
+# -- rules the release corpus taught (docs/semver.md, "The corpus") -----------------
+
+NOT_BREAKING = [
+    pytest.param(
+        "class V:\n    def __eq__(self, o):\n        return True\n\n"
+        "    def __ne__(self, o):\n        return False\n",
+        "class V:\n    def __eq__(self, o):\n        return True\n",
+        id="ne-falls-back-to-eq",  # packaging 21.3
+    ),
+    pytest.param(
+        'from typing import TypeVar\n\nF = TypeVar("F")\n\n\ndef f(x: F) -> F:\n    return x\n',
+        "def f(x: object) -> object:\n    return x\n",
+        id="type-variable",  # click 8.1.4
+    ),
+    pytest.param(
+        "def attrib(x=1):\n    return x\n\n\ndef attr(x=1):\n    return x\n",
+        "def attrib(x=1):\n    return x\n\n\nattr = attrib\n",
+        id="function-rebound-as-alias",  # attrs 17.3.0
+    ),
+    pytest.param(
+        "class C:\n    def is_ws(self):\n        return True\n",
+        "from functools import lru_cache\n\n\nclass C:\n    def __init__(self):\n"
+        "        self.is_ws = lru_cache(maxsize=None)(self._is_ws)\n\n"
+        "    def _is_ws(self):\n        return True\n",
+        id="method-to-cached-callable",  # tomlkit 0.11.2
+    ),
+    pytest.param(
+        "def add_repr(c):\n    return c\n\n\nclass Attribute:\n    pass\n\n\n"
+        "Attribute = add_repr(Attribute)\n",
+        "class Attribute:\n    pass\n\n\ndef add_repr(c):\n    return c\n",
+        id="class-decorated-by-a-call",  # attrs 18.2.0
+    ),
+    pytest.param(
+        "def canonicalize(_version, strip=True):\n    return _version\n",
+        "def canonicalize(version, strip=True):\n    return version\n",
+        id="private-positional-renamed",  # packaging 20.5
+    ),
+    pytest.param(
+        "class Proxy:\n    def __setitem__(self, key, item):\n        pass\n",
+        "class Proxy:\n    def __setitem__(self, key, value):\n        pass\n",
+        id="operator-parameter-renamed",  # tomlkit 0.13.3
+    ),
+    pytest.param(
+        "class Frozen(AttributeError):\n    args = ['frozen']\n",
+        "class Frozen(AttributeError):\n    pass\n",
+        id="member-still-on-a-builtin-base",  # attrs 18.2.0
+    ),
+]
+
+STILL_BREAKING = [
+    pytest.param(
+        "def f(label, dot=False):\n    return label\n",
+        "def f(domain, dot=False):\n    return domain\n",
+        "removed parameter label of mypkg.client.f",
+        id="public-positional-renamed",  # idna 3.15
+    ),
+    pytest.param(
+        '__all__ = ["Optional"]\nfrom typing import Optional\n',
+        "__all__ = []\n",
+        "removed mypkg.client.Optional",
+        id="foreign-name-in-all",
+    ),
+    pytest.param(
+        "class C:\n    def size(self):\n        return 1\n",
+        "class C:\n    size = 1\n",
+        "changed mypkg.client.C.size from function to attribute",
+        id="method-to-plain-value",
+    ),
+]
+
+
+@pytest.mark.parametrize(("before", "after"), NOT_BREAKING)
+def test_corpus_noise_is_no_break(
+    tmp_path: Path, procs: ProcessManager, before: str, after: str
+) -> None:
+    outcome = judge(tmp_path, procs, package("", client=before), {"src/mypkg/client.py": after})
+    assert not [m for m in messages(outcome) if not m.startswith("added ")], outcome.reason
+
+
+@pytest.mark.parametrize(("before", "after", "expected"), STILL_BREAKING)
+def test_the_same_shapes_still_break_when_they_should(
+    tmp_path: Path, procs: ProcessManager, before: str, after: str, expected: str
+) -> None:
+    outcome = judge(tmp_path, procs, package("", client=before), {"src/mypkg/client.py": after})
+    assert outcome.status is Status.FAILED, outcome.reason
+    assert expected in messages(outcome)
+    assert "needs major" in outcome.reason
+
+
+def test_foreign_imports_exposed_by_a_star_import_are_not_api(
+    tmp_path: Path, procs: ProcessManager
+) -> None:
+    core = "import sys\nfrom typing import Optional\n\n\ndef f(x: Optional[int]):\n    return sys\n"
+    base = package("from mypkg.core import *\n", core=core)
+    # idna 3.2: core gained an __all__, so `idna.sys` and `idna.re` went away
+    head = {"src/mypkg/core.py": '__all__ = ["f"]\n' + core}
+    outcome = judge(tmp_path, procs, base, head)
+    assert outcome.status is Status.PASSED, outcome.reason
+    assert messages(outcome) == []

@@ -121,12 +121,26 @@ def foreign_import(member: Any, top: str) -> bool:
     module's own tools, not its API (a star import makes them importable by accident)."""
     if not member.is_alias:
         return False
-    target = str(member.target_path)
+    target = _final_path(member)
     if target == top or target.startswith(f"{top}."):
         return False
     parent = member.parent
     exports = getattr(parent, "exports", None) if parent is not None else None
     return not exports or member.name not in {str(getattr(e, "name", e)) for e in exports}
+
+
+def _final_path(alias: Any) -> str:
+    """Where a chain of imports ends (a star import re-exports the module's own imports)."""
+    path, current = str(alias.target_path), alias
+    for _ in range(32):  # a cycle must not hang the gate
+        try:
+            current = current.target
+        except Exception:  # leaves the package (or a cycle): the last path named is the answer
+            return path
+        if not current.is_alias:
+            return str(current.path)
+        path = str(current.target_path)
+    return path
 
 
 def is_runtime(obj: Any) -> bool:
