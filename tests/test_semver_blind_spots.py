@@ -404,3 +404,37 @@ def test_foreign_imports_exposed_by_a_star_import_are_not_api(
     outcome = judge(tmp_path, procs, base, head)
     assert outcome.status is Status.PASSED, outcome.reason
     assert messages(outcome) == []
+
+
+@pytest.mark.parametrize(
+    "method",
+    [
+        pytest.param(
+            '    def __getitem__(self, key):\n        """No."""\n        raise TypeError(key)\n',
+            id="only-raises",  # tomlkit 0.15.1
+        ),
+        pytest.param(
+            "    def __sub__(self, other):\n        result = super().__sub__(other)\n"
+            "        return result\n",
+            id="super-has-none",  # tomlkit 0.11.5
+        ),
+    ],
+)
+def test_removing_a_method_that_never_worked_is_no_removal(
+    tmp_path: Path, procs: ProcessManager, method: str
+) -> None:
+    head = "class Item(str):\n    pass\n"
+    base = package("", items=head.replace("    pass\n", method))
+    outcome = judge(tmp_path, procs, base, {"src/mypkg/items.py": head})
+    assert outcome.status is Status.PASSED, outcome.reason
+    assert messages(outcome) == []
+
+
+def test_removing_a_method_that_may_raise_is_removal(tmp_path: Path, procs: ProcessManager) -> None:
+    method = (
+        "    def get(self):\n        if not self:\n            raise TypeError\n        return 1\n"
+    )
+    before = "class Item(str):\n" + method
+    head = {"src/mypkg/items.py": "class Item(str):\n    pass\n"}
+    outcome = judge(tmp_path, procs, package("", items=before), head)
+    assert messages(outcome) == ["removed mypkg.items.Item.get"]

@@ -169,10 +169,87 @@ def _top(obj: Any) -> str:
 
 def _removed_but_served(breakage: Any, find_old: Finder, find_new: Finder) -> bool:
     parent_path, _, name = breakage.obj.path.rpartition(".")
+    if never_worked(breakage.obj, find_old):
+        return True
     parent = find_new(parent_path)
     if parent is None:
         return False
     return served_by_getattr(parent, name) or _from_builtin_base(parent, name)
+
+
+def never_worked(obj: Any, find_old: Finder) -> bool:
+    """A method that could only raise: its body is one ``raise`` (tomlkit 0.15.1's
+    ``Item.__getitem__`` raising TypeError), or it calls ``super().<its name>`` where no
+    base has one (tomlkit 0.11.5's ``String.__sub__`` on a ``str``). Without it, callers
+    get the same exception: removing it removes nothing that worked."""
+    function = _resolved(obj)
+    if function is None or not getattr(function, "is_function", False):
+        return False
+    body = _function_body(function)
+    if not body:
+        return False
+    if len(body) == 1 and isinstance(body[0], ast.Raise):
+        return True
+    return _calls_missing_super(body[0], function, find_old)
+
+
+def _resolved(obj: Any) -> Any:
+    if not obj.is_alias:
+        return obj
+    try:
+        return obj.final_target
+    except Exception:  # outside the package: nothing to read
+        return None
+
+
+def _function_body(function: Any) -> list[ast.stmt]:
+    """The function's statements without its docstring, read from its file."""
+    source = _module_file(function.module)
+    tree = None if source is None else _parsed(source)
+    if tree is None or function.lineno is None:
+        return []
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and (
+            node.name == function.name and node.lineno <= function.lineno <= node.end_lineno
+        ):
+            body = node.body
+            docstring = body and isinstance(body[0], ast.Expr) and isinstance(
+                getattr(body[0], "value", None), ast.Constant
+            )
+            return body[1:] if docstring else body
+    return []
+
+
+def _calls_missing_super(first: ast.stmt, function: Any, find_old: Finder) -> bool:
+    call = getattr(first, "value", None)
+    method = getattr(call, "func", None)
+    holder = getattr(method, "value", None)
+    if not (
+        isinstance(method, ast.Attribute)
+        and method.attr == function.name
+        and isinstance(holder, ast.Call)
+        and getattr(holder.func, "id", None) == "super"
+    ):
+        return False
+    cls = function.parent
+    if cls is None or not cls.is_class:
+        return False
+    return not any(_base_has(base, function.name, find_old) for base in cls.bases)
+
+
+def _base_has(base: Any, name: str, find_old: Finder) -> bool:
+    import builtins
+
+    builtin = getattr(builtins, str(base), None)
+    if isinstance(builtin, type):
+        return hasattr(builtin, name)
+    found = find_old(_base_path(base))
+    if found is None or not getattr(found, "is_class", False):
+        return True  # a base we cannot see may have it: assume it does
+    try:
+        return name in found.all_members
+    except Exception:  # its own bases cannot be resolved: assume it does
+        return True
 
 
 def _from_builtin_base(cls: Any, name: str) -> bool:
