@@ -2,6 +2,7 @@
 
     python bench/semver_corpus.py                          # the whole corpus (docs/semver.md)
     python bench/semver_corpus.py --package idna --pairs 3 # a few pairs of one package
+    python bench/semver_corpus.py --package click --start 8.3.1 --pairs 1
     python bench/semver_corpus.py --json out.json          # every change, for analysis
 
 For each package, the pure-Python wheel of every listed release is downloaded with
@@ -44,7 +45,8 @@ CORPUS: dict[str, tuple[str, tuple[str, ...]]] = {
         "8.5.0", "8.5.1",
     )),
     "attrs": ("attr", (
-        "16.0.0", "16.1.0", "16.2.0", "16.3.0", "17.1.0", "17.2.0", "17.3.0", "17.4.0", "18.1.0", "18.2.0", "19.1.0", "19.2.0", "19.3.0",
+        "16.0.0", "16.1.0", "16.2.0", "16.3.0", "17.1.0", "17.2.0", "17.3.0", "17.4.0",
+        "18.1.0", "18.2.0", "19.1.0", "19.2.0", "19.3.0",
         "20.1.0", "20.2.0", "20.3.0", "21.2.0", "21.3.0", "21.4.0", "22.1.0", "22.2.0",
         "23.1.0", "23.2.0", "24.1.0", "24.2.0", "24.3.0", "25.1.0", "25.2.0", "25.3.0",
         "25.4.0", "26.1.0",
@@ -231,6 +233,7 @@ def markdown(rows: Sequence[Row]) -> str:
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="bench/semver_corpus.py", description=__doc__)
     parser.add_argument("--package", action="append", choices=sorted(CORPUS), help="repeatable")
+    parser.add_argument("--start", help="the first release of the range (default: the oldest)")
     parser.add_argument("--pairs", type=int, help="only the first N pairs of each package")
     parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help="wheels and repos")
     parser.add_argument("--json", type=Path, help="write every row, changes included")
@@ -245,6 +248,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     rows: list[Row] = []
     for package in args.package or sorted(CORPUS):
         module, versions = CORPUS[package]
+        if args.start:
+            versions = versions[versions.index(args.start) :]
         if args.pairs:
             versions = versions[: args.pairs + 1]
         repo = build_repo(args.cache, package, module, versions)
