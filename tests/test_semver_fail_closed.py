@@ -12,7 +12,7 @@ from mergegate.gates import semver as semver_gate
 from mergegate.git import LazyBase
 from mergegate.proc import ProcessManager
 from mergegate.results import Status
-from tests.helpers import run_cli
+from tests.helpers import git, init_repo, run_cli
 from tests.test_gate_semver import PY_CONFIG, PY_FILES, change, make_repo, procs, run_gate
 
 __all__ = ["procs"]  # the fixture, imported for pytest
@@ -81,3 +81,16 @@ def test_a_stub_that_matches_the_source_is_no_change(tmp_path: Path, procs: Proc
     change(repo, {"src/mypkg/__init__.pyi": STUB.replace("a: int)", "a: int, b: int = 1)")})
     outcome = run_gate(repo, procs)
     assert outcome.status is Status.PASSED, outcome.reason
+
+
+def test_no_resolvable_base_is_an_error_never_a_pass(tmp_path: Path, procs: ProcessManager) -> None:
+    # default branch `master`, no `main`, no remote, no `base:`: nothing to compare with
+    repo = init_repo(tmp_path / "repo", {**PY_FILES, "gates.yaml": PY_CONFIG}, branch="master")
+    git(repo, "checkout", "-q", "-b", "feature")
+    client = PY_FILES["src/mypkg/client.py"].replace(
+        "    def close(self):\n        return None\n", ""
+    )
+    change(repo, {"src/mypkg/client.py": client})
+    outcome = run_gate(repo, procs)
+    assert outcome.status is Status.ERROR, outcome.reason
+    assert "--base" in outcome.reason
