@@ -369,10 +369,33 @@ def _stub_breakages(
         before.members.update({n: old_view.members[n] for n in shared})
         after.members.update({n: new_view.members[n] for n in shared})
         try:
-            found.extend(griffe.find_breaking_changes(before, after))
+            breakages = list(griffe.find_breaking_changes(before, after))
         except Exception as exc:
             raise ApiError(f"griffe could not compare the stub of {dotted}: {exc}") from None
+        found.extend(b for b in breakages if _real_at_run_time(b, old, new))
     return found
+
+
+def _real_at_run_time(breakage: Breakage, old: Object, new: Object) -> bool:
+    """What a stub-only view gets wrong: a stub may list as positional what the source
+    only takes through ``**kwargs`` (attrs' ``make_class``), so a move of such a parameter
+    breaks no call that ever worked; and it cannot see bases declared in other modules."""
+    if breakage.kind.name == "OBJECT_REMOVED":
+        from mergegate.semver.rules import is_runtime
+
+        # a name only the old stub declared was never importable (attrs 22.1.0's
+        # AttrsInstance); one the new tree still has once bases resolve is not gone
+        before = find_object(old, breakage.obj.path)
+        gone = find_object(new, breakage.obj.path) is None
+        return gone and before is not None and is_runtime(before)
+    if breakage.kind.name not in ("PARAMETER_MOVED", "PARAMETER_CHANGED_KIND"):
+        return True
+    runtime = find_object(new, breakage.obj.path)
+    if runtime is None or not getattr(runtime, "is_function", False):
+        return True
+    name = _param(breakage.old_value)
+    kinds = {p.name: p.kind.value for p in runtime.parameters}
+    return kinds.get(name) in ("positional-only", "positional or keyword")
 
 
 def _stubbed_modules(package: PythonPackage, touched: Sequence[str]) -> list[tuple[str, str]]:

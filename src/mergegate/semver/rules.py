@@ -144,8 +144,14 @@ def _final_path(alias: Any) -> str:
 
 
 def is_runtime(obj: Any) -> bool:
-    """False for a name defined only under ``if TYPE_CHECKING:``: it was never importable."""
-    return bool(getattr(obj, "runtime", True))
+    """False for a name defined only for type checkers (``if TYPE_CHECKING:``, a stub
+    without a source), or inside such a class: it was never importable."""
+    current = obj
+    while current is not None:
+        if not getattr(current, "runtime", True):
+            return False
+        current = current.parent
+    return True
 
 
 # -- griffe's breakages -------------------------------------------------------------
