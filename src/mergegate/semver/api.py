@@ -712,17 +712,18 @@ def surface_changes(
 
 def _additions(old: Surface, new: Surface) -> list[ApiChange]:
     added: dict[str, tuple[str, Entry]] = {}
+    fresh: set[str] = set()  # every new path: a new class brings its (inherited) members
     for path, entry in new.entries.items():
         if path in old.entries:
             continue
+        fresh.add(path)
         canonical = entry.canonical
         best = added.get(canonical)
         if best is None or _preferred(path, canonical) < _preferred(best[0], canonical):
             added[canonical] = (path, entry)
-    paths = {path for path, _ in added.values()}
     changes = []
     for path, entry in sorted(added.values(), key=lambda item: item[0]):
-        if _has_added_parent(path, paths, new.top):
+        if _has_added_parent(path, fresh, new.top):
             continue  # a new class brings its methods: the class is the addition
         changes.append(new.change("added", path, f"added {path}", entry.obj))
     return changes
