@@ -354,6 +354,25 @@ NOT_BREAKING = [
     ),
 ]
 
+NOT_BREAKING += [
+    pytest.param(
+        'def array(raw=None):\n    if raw is None:\n        raw = "[]"\n    return raw\n',
+        'def array(raw="[]"):\n    return raw\n',
+        id="none-sentinel-made-explicit",  # tomlkit 0.12.5
+    ),
+    pytest.param(
+        'class Trivia:\n    def __init__(self, indent=None):\n        self.indent = indent or ""\n',
+        'class Trivia:\n    def __init__(self, indent=""):\n        self.indent = indent\n',
+        id="or-default-made-explicit",  # tomlkit 0.11.8
+    ),
+    pytest.param(
+        "from enum import Enum\n\n\nclass Kind(Enum):\n    A = 1\n\n"
+        "    def __init__(self, value):\n        self._checked = value\n",
+        "from enum import Enum\n\n\nclass Kind(Enum):\n    A = 1\n",
+        id="enum-init",  # tomlkit 0.11.4
+    ),
+]
+
 STILL_BREAKING = [
     pytest.param(
         "def f(label, dot=False):\n    return label\n",
@@ -366,6 +385,12 @@ STILL_BREAKING = [
         "__all__ = []\n",
         "removed mypkg.client.Optional",
         id="foreign-name-in-all",
+    ),
+    pytest.param(
+        "def array(raw=None):\n    return raw\n",
+        'def array(raw="[]"):\n    return raw\n',
+        "changed default of raw in mypkg.client.array: None → '[]'",
+        id="none-default-replaced",
     ),
     pytest.param(
         "class C:\n    def size(self):\n        return 1\n",

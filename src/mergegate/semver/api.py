@@ -798,6 +798,8 @@ def _convention_removals(old: Surface, new: Surface, removed: set[str]) -> list[
 
 
 def _export_removals(old: Surface, new: Surface, removed: set[str]) -> list[ApiChange]:
+    from mergegate.semver.rules import is_api_name
+
     changes = []
     for module, names in old.exports.items():
         if module != new.top and module not in new.entries:
@@ -809,6 +811,8 @@ def _export_removals(old: Surface, new: Surface, removed: set[str]) -> list[ApiC
             path = f"{module}.{name}"
             if path in removed or (now is not None and name in now) or served(name):
                 continue
+            if not is_api_name(name):
+                continue  # __author__ and friends: never API, in __all__ or not
             if now is None and path in new.entries:
                 continue  # __all__ was deleted, the name is still public
             message = f"removed {path} from {module}.__all__"

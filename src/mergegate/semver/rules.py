@@ -100,7 +100,26 @@ def is_api_name(name: str) -> bool:
 
 def is_api_member(name: str, member: Any, top: str) -> bool:
     """The name-level rules: special names, type variables, foreign imports."""
-    return is_api_name(name) and not is_typing_helper(member) and not foreign_import(member, top)
+    return (
+        is_api_name(name)
+        and not is_typing_helper(member)
+        and not foreign_import(member, top)
+        and not _enum_constructor(name, member)
+    )
+
+
+ENUM_BASES = frozenset({"Enum", "IntEnum", "StrEnum", "Flag", "IntFlag", "ReprEnum"})
+
+
+def _enum_constructor(name: str, member: Any) -> bool:
+    """An Enum's ``__init__``/``__new__`` runs when the class body is built; users look
+    members up with ``Color("red")``, which never calls them (tomlkit's StringType)."""
+    if name not in ("__init__", "__new__"):
+        return False
+    parent = member.parent
+    if parent is None or not getattr(parent, "is_class", False):
+        return False
+    return any(str(b).rpartition(".")[2] in ENUM_BASES for b in parent.bases)
 
 
 def is_typing_helper(member: Any) -> bool:
@@ -407,6 +426,54 @@ def _is_dunder(name: str) -> bool:
     return name.startswith("__") and name.endswith("__") and len(name) > 4
 
 
+def _sentinel_made_explicit(breakage: Any, find_old: Finder, find_new: Finder) -> bool:
+    """``def array(raw=None): if raw is None: raw = "[]"`` → ``def array(raw="[]")``
+    (tomlkit 0.12.5), or ``self.indent = indent or ""`` → ``indent=""``: the old body
+    already turned the None default into the new one, so every call behaves the same."""
+    old_param, new_param = breakage.old_value, breakage.new_value
+    if str(old_param.default) != "None" or new_param.default is None:
+        return False
+    old_fn = find_old(breakage.obj.path)
+    if old_fn is None or not getattr(old_fn, "is_function", False):
+        return False
+    try:
+        wanted = ast.dump(ast.parse(str(new_param.default), mode="eval").body)
+    except SyntaxError:
+        return False
+    return any(
+        _replaces_none(node, old_param.name, wanted) for node in _function_body(old_fn)
+    )
+
+
+def _replaces_none(node: ast.stmt, name: str, wanted: str) -> bool:
+    if isinstance(node, ast.If) and len(node.body) == 1 and not node.orelse:
+        test, body = node.test, node.body[0]
+        return (
+            isinstance(test, ast.Compare)
+            and _is_name(test.left, name)
+            and len(test.ops) == 1
+            and isinstance(test.ops[0], ast.Is)
+            and isinstance(test.comparators[0], ast.Constant)
+            and test.comparators[0].value is None
+            and isinstance(body, ast.Assign)
+            and any(_is_name(t, name) for t in body.targets)
+            and ast.dump(body.value) == wanted
+        )
+    value = getattr(node, "value", None)
+    return (
+        isinstance(node, ast.Assign)
+        and isinstance(value, ast.BoolOp)
+        and isinstance(value.op, ast.Or)
+        and len(value.values) == 2
+        and _is_name(value.values[0], name)
+        and ast.dump(value.values[1]) == wanted
+    )
+
+
+def _is_name(node: ast.expr, name: str) -> bool:
+    return isinstance(node, ast.Name) and node.id == name
+
+
 _CHECKS: dict[str, Callable[[Any, Finder, Finder], bool]] = {
     "OBJECT_REMOVED": _removed_but_served,
     "PARAMETER_CHANGED_KIND": _self_made_positional,
@@ -414,6 +481,7 @@ _CHECKS: dict[str, Callable[[Any, Finder, Finder], bool]] = {
     "CLASS_REMOVED_BASE": _base_still_inherited,
     "PARAMETER_REMOVED": _renamed_positional,
     "PARAMETER_ADDED_REQUIRED": _renamed_positional,
+    "PARAMETER_CHANGED_DEFAULT": _sentinel_made_explicit,
 }
 
 
