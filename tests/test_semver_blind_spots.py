@@ -366,6 +366,12 @@ NOT_BREAKING += [
         id="or-default-made-explicit",  # tomlkit 0.11.8
     ),
     pytest.param(
+        "def attrib(metadata={}):\n    return metadata\n",
+        "def attrib(metadata=None):\n    if metadata is None:\n        metadata = {}\n"
+        "    return metadata\n",
+        id="mutable-default-to-none-sentinel",  # attrs 17.4.0
+    ),
+    pytest.param(
         "from enum import Enum\n\n\nclass Kind(Enum):\n    A = 1\n\n"
         "    def __init__(self, value):\n        self._checked = value\n",
         "from enum import Enum\n\n\nclass Kind(Enum):\n    A = 1\n",

@@ -238,8 +238,10 @@ def _function_body(function: Any) -> list[ast.stmt]:
             node.name == function.name and node.lineno <= function.lineno <= node.end_lineno
         ):
             body = node.body
-            docstring = body and isinstance(body[0], ast.Expr) and isinstance(
-                getattr(body[0], "value", None), ast.Constant
+            docstring = (
+                body
+                and isinstance(body[0], ast.Expr)
+                and isinstance(getattr(body[0], "value", None), ast.Constant)
             )
             return body[1:] if docstring else body
     return []
@@ -427,22 +429,26 @@ def _is_dunder(name: str) -> bool:
 
 
 def _sentinel_made_explicit(breakage: Any, find_old: Finder, find_new: Finder) -> bool:
-    """``def array(raw=None): if raw is None: raw = "[]"`` → ``def array(raw="[]")``
-    (tomlkit 0.12.5), or ``self.indent = indent or ""`` → ``indent=""``: the old body
-    already turned the None default into the new one, so every call behaves the same."""
+    """A None default that the body replaces by the other side's default: every call
+    behaves the same. ``def array(raw=None): if raw is None: raw = "[]"`` →
+    ``def array(raw="[]")`` (tomlkit 0.12.5), ``self.indent = indent or ""`` →
+    ``indent=""`` (tomlkit 0.11.8), and back: ``metadata={}`` → ``metadata=None`` with
+    ``if metadata is None: metadata = {}`` (attrs 17.4.0)."""
     old_param, new_param = breakage.old_value, breakage.new_value
-    if str(old_param.default) != "None" or new_param.default is None:
+    old_default, new_default = str(old_param.default), str(new_param.default)
+    if old_default == "None" and new_param.default is not None:
+        function, value = find_old(breakage.obj.path), new_default
+    elif new_default == "None" and old_param.default is not None:
+        function, value = breakage.obj, old_default
+    else:
         return False
-    old_fn = find_old(breakage.obj.path)
-    if old_fn is None or not getattr(old_fn, "is_function", False):
+    if function is None or not getattr(function, "is_function", False):
         return False
     try:
-        wanted = ast.dump(ast.parse(str(new_param.default), mode="eval").body)
+        wanted = ast.dump(ast.parse(value, mode="eval").body)
     except SyntaxError:
         return False
-    return any(
-        _replaces_none(node, old_param.name, wanted) for node in _function_body(old_fn)
-    )
+    return any(_replaces_none(node, old_param.name, wanted) for node in _function_body(function))
 
 
 def _replaces_none(node: ast.stmt, name: str, wanted: str) -> bool:
