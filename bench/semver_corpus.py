@@ -217,15 +217,27 @@ def judge_pair(repo: Path, package: str, module: str, old: str, new: str) -> Row
 # -- main ---------------------------------------------------------------------------
 
 
+def griffe_verdict(row: Row) -> str:
+    """griffe check as a gate: a breaking change needs major (minor below 1.0.0)."""
+    if isinstance(row.griffe, str):
+        return row.griffe
+    needed = "minor" if row.old.startswith("0.") else "major"
+    order = ["no bump", "patch", "minor", "major"]
+    short = row.griffe and order.index(row.bump) < order.index(needed)
+    return "**block**" if short else "pass"
+
+
 def markdown(rows: Sequence[Row]) -> str:
     out = [
-        "| package | release | maintainers' bump | mergegate needs | mergegate | griffe breaking |",
-        "|---|---|---|---|---|---|",
+        "| package | release | maintainers' bump | mergegate needs | mergegate "
+        "| griffe breaking | griffe |",
+        "|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         verdict = {"passed": "pass", "failed": "**block**"}.get(r.verdict, r.verdict)
         out.append(
-            f"| {r.package} | {r.old} → {r.new} | {r.bump} | {r.needs} | {verdict} | {r.griffe} |"
+            f"| {r.package} | {r.old} → {r.new} | {r.bump} | {r.needs} | {verdict} "
+            f"| {r.griffe} | {griffe_verdict(r)} |"
         )
     return "\n".join(out)
 
