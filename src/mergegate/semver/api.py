@@ -602,7 +602,7 @@ class Surface:
             names_only = dynamic_all(obj)
             if not names_only:  # a partial list would read as names dropped from it
                 self._record_exports(obj, path)
-        for name, member in _members(obj).items():
+        for name, member in obj.members.items():
             if obj.is_module and name == "__all__":
                 continue
             extra = False
@@ -646,20 +646,31 @@ class Surface:
         self.exports[path] = tuple(str(getattr(e, "name", e)) for e in exports)
         self.exports_holder[path] = module.members.get("__all__", module)
 
+    def inherited(self, path: str) -> Entry | None:
+        """What the class above ``path`` inherits under that name, resolved on demand.
+
+        Classes are walked by their own members; inheritance is consulted only for a
+        path that looks new, so an override of an inherited method is no addition
+        (click 8.3.2's ``Option.get_default``) without paying for every class's MRO.
+        Bases outside the package cannot be read: only in-package ones count.
+        """
+        parent, _, name = path.rpartition(".")
+        holder = self.entries.get(parent)
+        cls = holder.target if holder is not None else None
+        if cls is None or not cls.is_class:
+            return None
+        try:
+            member = cls.all_members.get(name)
+        except Exception:  # a base that cannot be resolved: nothing known
+            return None
+        if member is None:
+            return None
+        target = _target(member)
+        return Entry(target.kind.value if target is not None else "alias", member, target)
+
     def change(self, kind: str, subject: str, message: str, obj: Any) -> ApiChange:
         file, line = self.locate(obj)
         return ApiChange(kind, subject, message, file, line)
-
-
-def _members(obj: Object) -> Mapping[str, Any]:
-    """A class's members with inherited ones resolved: an override is no addition, and a
-    member moved to a base class is no removal. Bases outside the package are unknown."""
-    if not obj.is_class:
-        return obj.members
-    try:
-        return obj.all_members
-    except Exception:  # a base that cannot be resolved: the class's own members
-        return obj.members
 
 
 def _in_api(name: str, member: Object | Alias, top: str) -> bool:
@@ -714,7 +725,7 @@ def _additions(old: Surface, new: Surface) -> list[ApiChange]:
     added: dict[str, tuple[str, Entry]] = {}
     fresh: set[str] = set()  # every new path: a new class brings its (inherited) members
     for path, entry in new.entries.items():
-        if path in old.entries:
+        if path in old.entries or old.inherited(path) is not None:
             continue
         fresh.add(path)
         canonical = entry.canonical
@@ -749,7 +760,7 @@ def _parameter_additions(
     seen: set[tuple[str, str]] = set()
     changes = []
     for path, entry in new.entries.items():
-        before = old.entries.get(path)
+        before = old.entries.get(path) or old.inherited(path)
         if before is None or entry.kind != "function" or before.kind != "function":
             continue
         if changed_modules is not None and _module_of(entry) not in changed_modules:
