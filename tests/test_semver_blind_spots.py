@@ -356,6 +356,13 @@ NOT_BREAKING = [
 
 NOT_BREAKING += [
     pytest.param(
+        "def wrap(m):\n    return m\n\n\nclass Integer(int):\n"
+        "    __truediv__ = wrap(int.__truediv__)\n",
+        "def wrap(m):\n    return m\n\n\nclass Integer(int):\n"
+        "    def __truediv__(self, other):\n        return int.__truediv__(self, other)\n",
+        id="operator-attribute-to-method",  # tomlkit 0.12.2
+    ),
+    pytest.param(
         'def array(raw=None):\n    if raw is None:\n        raw = "[]"\n    return raw\n',
         'def array(raw="[]"):\n    return raw\n',
         id="none-sentinel-made-explicit",  # tomlkit 0.12.5
@@ -397,6 +404,12 @@ STILL_BREAKING = [
         'def array(raw="[]"):\n    return raw\n',
         "changed default of raw in mypkg.client.array: None → '[]'",
         id="none-default-replaced",
+    ),
+    pytest.param(
+        "def make():\n    return 1\n\n\ndef size():\n    return 1\n",
+        "def make():\n    return 1\n\n\nsize = make()\n",
+        "changed mypkg.client.size from function to attribute",
+        id="function-to-a-call-result",
     ),
     pytest.param(
         "class C:\n    def size(self):\n        return 1\n",

@@ -319,6 +319,8 @@ def _property_by_another_decorator(breakage: Any, find_old: Finder, find_new: Fi
     function, attribute = (old, new) if old.kind.value == "function" else (new, old)
     if "property" in attribute.labels and _decorated_as_property(function):
         return True
+    if _is_dunder(attribute.name):
+        return True  # `__add__ = wrap(int.__add__)`: an operator only works if callable
     finder = find_new if attribute is new else find_old
     return still_callable(attribute, finder)
 
@@ -359,6 +361,8 @@ def _names_a_callable(value: Any, name: str, find: Finder) -> bool:
     text = str(value)
     if text == name and callable(getattr(builtins, name, None)):
         return True
+    if hasattr(value, "function"):
+        return False  # a call's result may be anything, whatever it calls
     path = getattr(value, "canonical_path", None)
     if path is None:
         return False
