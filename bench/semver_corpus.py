@@ -201,7 +201,12 @@ def run_griffe(repo: Path, module: str, old: str, new: str) -> tuple[int | str, 
          "-f", "oneline", "--no-color"],
         cwd=repo, capture_output=True, text=True, check=False,
     )  # fmt: skip
-    lines = tuple(line for line in proc.stderr.splitlines() if line.strip())
+    # breakages only: griffe also logs its own loading errors on stderr
+    lines = tuple(
+        line
+        for line in proc.stderr.splitlines()
+        if line.strip() and not line.startswith(("ERROR", "WARNING", "INFO", "DEBUG"))
+    )
     if proc.returncode not in (0, 1):
         return f"griffe exit {proc.returncode}", lines[-3:]
     return len(lines), lines
