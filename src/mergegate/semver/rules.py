@@ -17,6 +17,7 @@ griffe objects are duck-typed (``Any``): this module never imports griffe.
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
@@ -555,11 +556,31 @@ def dynamic_all(module: Any) -> bool:
     time would read as private. Such a module falls back to names: everything without a
     leading underscore is public, imports included (the cautious superset).
     """
-    source = _module_file(module)
-    tree = None if source is None else _parsed(source)
-    if tree is None:
+    if "__all__" not in module.members:
         return False
-    return any(_builds_all(node) for node in tree.body)
+    source = _module_file(module)
+    if source is None or not _may_build_all(source):
+        return False
+    tree = _parsed(source)
+    return tree is not None and any(_builds_all(node) for node in tree.body)
+
+
+# `__all__ = [` / `(` / a string, alone on its line: the common literal; anything else
+# (`+=`, a call, a comprehension, `.extend(`) is worth a full parse of the module
+_LITERAL_ALL = re.compile(
+    rb"^__all__\s*(?::[^=\n]*)?=\s*[\[(]\s*(?:#.*)?$|^__all__\s*=\s*[\[(]\s*[\"']"
+)
+_ANY_ALL = re.compile(rb"^__all__\b.*$|^\s*__all__\s*(?:\+=|\.extend|\.append).*$", re.M)
+
+
+def _may_build_all(path: Path) -> bool:
+    """A byte scan first: parsing every module of a large package costs more than griffe."""
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return False
+    lines = [m.group(0).rstrip() for m in _ANY_ALL.finditer(data)]
+    return any(not _LITERAL_ALL.match(line) or b" for " in line or b"+" in line for line in lines)
 
 
 def _builds_all(node: ast.stmt) -> bool:
