@@ -4,9 +4,14 @@
 - ``python_changes``: griffe loads the package twice — at base from a ``git
   archive`` of that subtree unpacked into a temp dir, and from the working
   tree — by parsing only (inspection off: nothing is imported or run).
-  ``griffe.find_breaking_changes`` gives the breaking changes; a diff of the two
-  public surfaces gives what griffe does not report: additions (objects and
-  optional parameters) and names dropped from ``__all__``.
+  ``griffe.find_breaking_changes`` gives the breaking changes, less its known
+  false positives (``rules.is_noise``); each touched module with a stub (``.pyi``)
+  is compared again stub against stub, since griffe keeps the source's signature; a
+  diff of the two public surfaces gives what griffe does not report: additions
+  (objects and optional parameters, inheritance consulted so an override is none),
+  names dropped from ``__all__``, and removals of names that are public by
+  convention only (plain re-exports in a package ``__init__``, an ``__all__`` built
+  at import time). What counts as API is ``rules``' to say.
 
 griffe is imported inside ``python_changes`` only: the fast path never pays for it.
 """
