@@ -332,9 +332,11 @@ NOT_BREAKING = [
         id="method-to-cached-callable",  # tomlkit 0.11.2
     ),
     pytest.param(
-        "def add_repr(c):\n    return c\n\n\nclass Attribute:\n    pass\n\n\n"
-        "Attribute = add_repr(Attribute)\n",
-        "class Attribute:\n    pass\n\n\ndef add_repr(c):\n    return c\n",
+        "def add_repr(c):\n    return c\n\n\ndef add_hash(c, hashed):\n    return c\n\n\n"
+        "class Attribute:\n    pass\n\n\n"
+        "Attribute = add_hash(add_repr(Attribute), hashed=True)\n",
+        "class Attribute:\n    pass\n\n\ndef add_repr(c):\n    return c\n\n\n"
+        "def add_hash(c, hashed):\n    return c\n",
         id="class-decorated-by-a-call",  # attrs 18.2.0
     ),
     pytest.param(

@@ -351,9 +351,17 @@ def still_callable(attribute: Any, find: Finder) -> bool:
         CALLABLE_WRAPPERS
     ):
         return True
-    if _callee(value) and attribute.name in {str(a) for a in getattr(value, "arguments", ())}:
-        return True  # X = decorate(X): the same object, decorated by a call
+    if _wraps_itself(value, attribute.name, depth=8):
+        return True  # X = decorate(X), even nested: the same object, decorated by calls
     return _names_a_callable(value, attribute.name, find)
+
+
+def _wraps_itself(value: Any, name: str, depth: int) -> bool:
+    """``Attribute = _add_hash(_add_cmp(_add_repr(Attribute, ...)))`` (attrs 18.1.0)."""
+    if depth <= 0 or not _callee(value):
+        return False
+    arguments = getattr(value, "arguments", ())
+    return any(str(a) == name or _wraps_itself(a, name, depth - 1) for a in arguments)
 
 
 def _names_a_callable(value: Any, name: str, find: Finder) -> bool:
