@@ -484,3 +484,14 @@ def test_removing_a_method_that_may_raise_is_removal(tmp_path: Path, procs: Proc
     head = {"src/mypkg/items.py": "class Item(str):\n    pass\n"}
     outcome = judge(tmp_path, procs, package("", items=before), head)
     assert messages(outcome) == ["removed mypkg.items.Item.get"]
+
+
+def test_a_base_outside_the_package_is_unknown_not_an_error(
+    tmp_path: Path, procs: ProcessManager
+) -> None:
+    before = "from somewhere_else import Base\n\n\nclass Client(Base):\n    pass\n"
+    after = before.replace("    pass\n", "    def get(self):\n        return 1\n")
+    outcome = judge(tmp_path, procs, package("", client=before), {"src/mypkg/client.py": after})
+    # whether Base had `get` cannot be known: the cautious reading is an addition
+    assert outcome.status is Status.FAILED, outcome.reason
+    assert messages(outcome) == ["added mypkg.client.Client.get"]
