@@ -180,7 +180,18 @@ Finder = Callable[[str], Any]  # dotted path -> the object in that tree, or None
 
 
 def is_noise(breakage: Any, find_old: Finder, find_new: Finder) -> bool:
-    """True when a griffe breakage is one of its known false positives."""
+    """True when a griffe breakage is one of its known false positives.
+
+    A rule that cannot decide (an object shaped in a way it does not expect) keeps the
+    breakage: the gate then asks for the bump rather than waving the change through.
+    """
+    try:
+        return _is_noise(breakage, find_old, find_new)
+    except Exception:  # fail closed: griffe's verdict stands
+        return False
+
+
+def _is_noise(breakage: Any, find_old: Finder, find_new: Finder) -> bool:
     kind = breakage.kind.name
     obj = breakage.obj
     if not is_runtime(obj) or not is_api_member(obj.name, obj, _top(obj)):
