@@ -213,3 +213,20 @@ def test_every_gate_that_needs_a_base_errors_without_one(tmp_path: Path) -> None
         assert "no base ref" in gate["reason"]
         assert "--base REF" in gate["reason"]
     assert report["base"] is None
+
+
+# -- files at a ref ----------------------------------------------------------------------
+
+
+def test_show_file_tells_absent_from_unreadable(tmp_path: Path) -> None:
+    repo = init_repo(tmp_path / "repo", {"sub/a.txt": "base text\n", "b.txt": "b\n"})
+    base = git(repo, "rev-parse", "HEAD")
+    assert mgit.show_file(repo, base, "sub/a.txt") == b"base text\n"
+    assert mgit.show_file(repo / "sub", base, "a.txt") == b"base text\n"  # relative to root
+    assert mgit.show_file(repo, base, "missing.txt") is None
+    blob = git(repo, "rev-parse", f"{base}:sub/a.txt")
+    (repo / ".git/objects" / blob[:2] / blob[2:]).unlink()  # the tree names it; no content
+    with pytest.raises(GitError, match=r"sub/a\.txt exists at \w+ but cannot be read"):
+        mgit.show_file(repo, base, "sub/a.txt")
+    with pytest.raises(GitError, match="does not resolve"):
+        mgit.show_file(repo, "origin/nope", "b.txt")

@@ -368,3 +368,27 @@ def test_mergegate_run_blocks_on_drift_and_reports_it(tmp_path: Path, key: Signi
     assert case is not None
     assert case.get("classname") == "gates.witness"
     assert case.find("failure") is not None
+
+
+def test_a_base_manifest_that_cannot_be_read_is_an_error_not_no_history(
+    tmp_path: Path, key: SigningKey
+) -> None:
+    """A blobless clone whose promisor is gone: the base's manifest exists but cannot be read.
+
+    Taking that for "no manifest at base" made any entry count as new, so a change that
+    rewrote the history passed require_new_entry.
+    """
+    upstream = make_repo(tmp_path, key)
+    (upstream / "verification.md.json").unlink()
+    (upstream / "dist/app.js").write_text("v2\n")
+    sign_here(upstream, key, "a fresh chain that drops the old entry")
+    commit_all(upstream, "rewrite")
+    git(upstream, "config", "uploadpack.allowFilter", "true")
+    root = tmp_path / "clone"
+    url = upstream.as_uri()
+    git(tmp_path, "clone", "-q", "--filter=blob:none", "--branch", "feature", url, str(root))
+    upstream.rename(tmp_path / "upstream-gone")  # the lazy fetch of the base's blob fails
+
+    outcome = decide(root, cli_base="origin/main")
+    assert outcome.status is Status.ERROR, outcome.reason
+    assert "verification.md.json" in outcome.reason
