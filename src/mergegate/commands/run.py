@@ -26,9 +26,12 @@ if TYPE_CHECKING:
 
 
 def main(args: argparse.Namespace) -> int:
-    from mergegate.discovery import config_arg
+    from mergegate.discovery import config_arg, shadow_note
 
     environ = dict(os.environ)
+    note = shadow_note(args.config, environ, Path.cwd())
+    if note:
+        sys.stderr.write(note)
     args.config = config_arg(args)  # -c, $MERGEGATE_CONFIG, or the nearest gates.yaml
     loaded = load_config(Path(args.config))
     check_names(args.gates, tuple(loaded.gates), "mergegate run")  # positional: named as typed
