@@ -47,3 +47,9 @@ def test_if_changed_naming_a_directory_runs_the_gate_when_a_file_in_it_changed(
     assert gate_json(report, "plain")["status"] == "failed"
     assert gate_json(report, "slash")["status"] == "failed"
     assert gate_json(report, "docs")["status"] == "skipped"
+
+
+def test_a_caret_negated_class_never_matches_a_slash() -> None:
+    assert match("a[^b]c", "axc")
+    assert not match("a[^b]c", "abc")
+    assert not match("a[^b]c", "a/c")  # `exclude: a[^b]c` must not drop a/c

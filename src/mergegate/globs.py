@@ -43,7 +43,7 @@ def compile_glob(pattern: str) -> re.Pattern[str]:
                 i += 1
             else:
                 body = pattern[i + 1 : end]
-                negate = body.startswith("!")
+                negate = body.startswith(("!", "^"))  # both negate, as in git's wildmatch
                 body = body[1:] if negate else body
                 body = body.replace(chr(92), chr(92) * 2)
                 out.append(f"[^/{body}]" if negate else f"[{body}]")  # never matches a `/`
