@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -249,6 +250,8 @@ def test_reports_of_two_configs_are_refused_even_at_one_commit(repo: Path) -> No
         proc = run_cli(["run", "--shard", f"{index}/2", "--json", str(out)], cwd=repo / project)
         assert proc.returncode in (0, 1), proc.stderr
     reports = [str(repo / f"web-{home}.json"), str(repo / f"api-{3 - home}.json")]
+    digest = hashlib.sha256((repo / "web/gates.yaml").read_bytes()).hexdigest()
+    assert load_json(Path(reports[0]))["config"] == f"web/gates.yaml sha256:{digest}"
     proc = run_cli(["merge", *reports, "--json", "m.json", "--junit", "m.xml"], cwd=repo)
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert "reports come from different gates.yaml files" in proc.stderr

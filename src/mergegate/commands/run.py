@@ -54,7 +54,8 @@ def config_identity(loaded: LoadedConfig) -> str:
     """
     import hashlib
 
-    digest = hashlib.sha256(loaded.path.read_bytes()).hexdigest()
+    text = loaded.path.read_bytes().replace(b"\r\n", b"\n")  # a checkout's line endings
+    digest = hashlib.sha256(text).hexdigest()
     return f"{_repo_prefix(loaded.root)}{loaded.path.name} sha256:{digest}"
 
 
