@@ -39,9 +39,15 @@ GIT_TIMEOUT = 120.0  # seconds for one git command: generous, but a hung git nev
 DEFAULT_CANDIDATES = ("origin/main", "main")  # after the remote's own HEAD (DESIGN §4)
 
 
+PROC_TOKEN_VAR = "MERGEGATE_PROC_TOKEN"  # noqa: S105 - proctree.TOKEN_VAR, a marker's name
+
+
 def _git_env() -> dict[str, str]:
     env = dict(os.environ)
     env.update(GIT_TERMINAL_PROMPT="0", LC_ALL="C", GIT_OPTIONAL_LOCKS="0")
+    # marked as mergegate's own: the process manager stops untokened processes in other
+    # sessions as leftovers of a command that just ended, and git runs in its own session
+    env[PROC_TOKEN_VAR] = f"{env.get(PROC_TOKEN_VAR, '')} mergegate-git".strip()
     return env
 
 
