@@ -532,3 +532,24 @@ def test_column_counts_characters_not_bytes() -> None:
     found = list(forbid_gate.scan_text("ééé needle\r\n", 7, 0, rules))
     assert [(f.line, f.col) for f in found] == [(7, 5)]
     assert re.fullmatch(r"nee\*\*\*", found[0].preview)
+
+
+def test_a_pattern_that_needs_a_newline_is_an_error_not_a_silent_never_match(
+    tmp_path: Path, procs: ProcessManager
+) -> None:
+    """Lines are scanned one at a time, so `\\n` can never match: such a pattern would
+    pass every file, whatever they hold."""
+    config = """\
+version: 1
+gates:
+  policy:
+    kind: forbid
+    paths: ["**/*.yaml"]
+    patterns: {jwt: 'enable_jwt_auth:\\n\\s*true'}
+"""
+    repo = make_repo(tmp_path, {"deploy.yaml": "enable_jwt_auth:\n  true\n"}, config)
+    outcome = run_gate(repo, procs, "policy")
+    assert outcome.status is Status.ERROR, outcome.reason
+    assert "pattern 'jwt' needs a newline" in outcome.reason
+    for fine in (r"[^\n]*token", r"x\\n", "(?x) token \n = \\w+"):  # may match within a line
+        assert forbid_gate._rule("ok", fine, builtin=False).name == "ok"

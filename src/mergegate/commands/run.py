@@ -26,9 +26,12 @@ if TYPE_CHECKING:
 
 
 def main(args: argparse.Namespace) -> int:
-    from mergegate.discovery import config_arg
+    from mergegate.discovery import config_arg, shadow_note
 
     environ = dict(os.environ)
+    note = shadow_note(args.config, environ, Path.cwd())
+    if note:
+        sys.stderr.write(note)
     args.config = config_arg(args)  # -c, $MERGEGATE_CONFIG, or the nearest gates.yaml
     loaded = load_config(Path(args.config))
     check_names(args.gates, tuple(loaded.gates), "mergegate run")  # positional: named as typed
@@ -38,8 +41,22 @@ def main(args: argparse.Namespace) -> int:
     if args.dry_run:
         return _dry_run(loaded, selection, base, environ, jobs, args.config, args.no_color)
     redactor = make_redactor(loaded, environ)
+    identity = config_identity(loaded)  # before any gate could touch the file
     run, console = _run(loaded, selection, base, environ, jobs, args, redactor)
-    return _report(run, console, loaded, args, environ, redactor)
+    return _report(replace(run, config=identity), console, loaded, args, environ, redactor)
+
+
+def config_identity(loaded: LoadedConfig) -> str:
+    """Which gates.yaml ran: its path from the repository top and its content's digest.
+
+    `merge` refuses shard reports of different files, so one project's pass can never
+    stand in for another project's gate of the same name.
+    """
+    import hashlib
+
+    text = loaded.path.read_bytes().replace(b"\r\n", b"\n")  # a checkout's line endings
+    digest = hashlib.sha256(text).hexdigest()
+    return f"{_repo_prefix(loaded.root)}{loaded.path.name} sha256:{digest}"
 
 
 def _durations(args: argparse.Namespace) -> dict[str, float] | None:
