@@ -135,6 +135,7 @@ class ProcessManager:
         self._wake = threading.Condition(self._lock)
         self._watchdog: threading.Thread | None = None
         self._closed = False
+        self._inflight = 0  # run() calls between start and reading their spool
         self._token = secrets.token_hex(8)
         self._seq = 0
         self._leaders: set[int] = set()  # started by us and not yet waited for: never reaped here
@@ -166,8 +167,27 @@ class ProcessManager:
             return ProcResult(
                 command, None, 0.0, start_error=f"working directory {cwd} does not exist"
             )
-        if (cancel is not None and cancel.is_set()) or self._closed:
-            return ProcResult(command, None, 0.0, cancelled=True)
+        with self._lock:  # close() waits for this run to read its spool before removing it
+            if (cancel is not None and cancel.is_set()) or self._closed:
+                return ProcResult(command, None, 0.0, cancelled=True)
+            self._inflight += 1
+        try:
+            return self._run_spooled(argv, command, cwd, env, started, timeout, cancel)
+        finally:
+            with self._lock:
+                self._inflight -= 1
+                self._wake.notify_all()
+
+    def _run_spooled(
+        self,
+        argv: Sequence[str],
+        command: str,
+        cwd: Path,
+        env: Mapping[str, str],
+        started: float,
+        timeout: float,
+        cancel: threading.Event | None,
+    ) -> ProcResult:
         fd, spool_name = tempfile.mkstemp(prefix="out-", suffix=".log", dir=self.spool_dir)
         spool = Path(spool_name)
         try:
@@ -219,6 +239,7 @@ class ProcessManager:
             self._closed = True
             self._wake.notify_all()
         self._stop(lambda: self._scan(self._token), time.monotonic() + self.grace)
+        self._await_runs(time.monotonic() + self.grace + KILL_WAIT)
         if self._guardian is not None:
             proctree.stop_guardian(self._guardian)
             self._guardian = None
@@ -226,6 +247,12 @@ class ProcessManager:
             shutil.rmtree(self.spool_dir, ignore_errors=True)
 
     # -- internals --------------------------------------------------------------
+
+    def _await_runs(self, deadline: float) -> None:
+        """Let runs whose processes are gone read their spool files (bounded by ``deadline``)."""
+        with self._lock:
+            while self._inflight and (left := deadline - time.monotonic()) > 0:
+                self._wake.wait(left)
 
     def _start(
         self,
