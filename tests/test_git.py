@@ -232,6 +232,19 @@ def test_show_file_tells_absent_from_unreadable(tmp_path: Path) -> None:
         mgit.show_file(repo, "origin/nope", "b.txt")
 
 
+def test_object_type_tells_absent_from_unreadable(tmp_path: Path) -> None:
+    repo = init_repo(tmp_path / "repo", {"pkg/mod.py": "x = 1\n", "b.txt": "b\n"})
+    base = git(repo, "rev-parse", "HEAD")
+    assert mgit.object_type(repo, base, "pkg") == "tree"
+    assert mgit.object_type(repo, base, "pkg/") == "tree"
+    assert mgit.object_type(repo, base, "b.txt") == "blob"
+    assert mgit.object_type(repo, base, "nothing") is None
+    tree = git(repo, "rev-parse", f"{base}:pkg")
+    (repo / ".git/objects" / tree[:2] / tree[2:]).unlink()  # the root tree names it
+    with pytest.raises(GitError, match=r"pkg exists at \w+ but cannot be read"):
+        mgit.object_type(repo, base, "pkg")
+
+
 def test_a_git_call_is_no_leftover_of_another_gates_command(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -13,7 +13,16 @@ from mergegate.git import LazyBase
 from mergegate.proc import ProcessManager
 from mergegate.results import Status
 from tests.helpers import git, init_repo, run_cli
-from tests.test_gate_semver import PY_CONFIG, PY_FILES, change, make_repo, procs, run_gate
+from tests.test_gate_semver import (
+    INIT,
+    PY_CONFIG,
+    PY_FILES,
+    change,
+    make_repo,
+    procs,
+    pyproject,
+    run_gate,
+)
 
 __all__ = ["procs"]  # the fixture, imported for pytest
 
@@ -94,3 +103,18 @@ def test_no_resolvable_base_is_an_error_never_a_pass(tmp_path: Path, procs: Proc
     outcome = run_gate(repo, procs)
     assert outcome.status is Status.ERROR, outcome.reason
     assert "--base" in outcome.reason
+
+
+def test_a_base_package_that_cannot_be_read_is_an_error_not_a_new_package(
+    tmp_path: Path, procs: ProcessManager
+) -> None:
+    """A partial clone whose lazy fetch fails cannot read the base's tree: that is no
+    "added package" (which a minor bump would satisfy), it is an error."""
+    repo = make_repo(tmp_path, PY_FILES)
+    base_tree = git(repo, "rev-parse", "main:src/mypkg")
+    breaking = INIT.replace("def helper(a, b=1):", "def helper(a):")
+    change(repo, {"src/mypkg/__init__.py": breaking, "pyproject.toml": pyproject("1.3.0")})
+    (repo / ".git/objects" / base_tree[:2] / base_tree[2:]).unlink()  # named, not readable
+    outcome = run_gate(repo, procs)
+    assert outcome.status is Status.ERROR, outcome.reason
+    assert "unable to read tree" in outcome.reason or "cannot be read" in outcome.reason

@@ -278,6 +278,25 @@ def show_file(root: Path, ref: str, path: str) -> bytes | None:
     return data
 
 
+def object_type(root: Path, ref: str, path: str) -> str | None:
+    """``tree`` or ``blob`` for ``path`` (relative to root) at ``ref``; None when absent there.
+
+    Like ``show_file``: absence is read from the tree, and an object that exists but
+    cannot be read (a partial clone whose lazy fetch fails) is a GitError, never None.
+    """
+    spec = f"{ref}:./{path.rstrip('/')}"
+    out = git_bytes(root, "rev-parse", "--verify", "--quiet", spec, ok_codes=(0, 1))
+    oid = out.decode().strip()
+    if not oid:
+        if rev_parse(root, ref) is None:
+            raise GitError(f"ref {ref!r} does not resolve; {fetch_hint(ref)}")
+        return None
+    code, data, err = _run_git(root, ("cat-file", "-t", oid))
+    if code != 0:
+        raise GitError(f"{path} exists at {ref} but cannot be read: {_last_line(err, code)}")
+    return data.decode().strip()
+
+
 def _last_line(err: bytes, code: int) -> str:
     lines = err.decode("utf-8", "replace").strip().splitlines()
     return lines[-1] if lines else f"git exit {code}"

@@ -29,7 +29,7 @@ from functools import partial
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
-from mergegate.git import git_bytes, git_text, show_file
+from mergegate.git import git_bytes, git_text, object_type, show_file
 from mergegate.globs import filter_paths
 
 if TYPE_CHECKING:
@@ -183,11 +183,10 @@ def _export_base(root: Path, sha: str, package: PythonPackage, dest: Path) -> bo
             return False
         (dest / package.pure.name).write_bytes(data)
         return True
+    if object_type(root, sha, package.path) != "tree":
+        return False  # absent at the base; one that cannot be read raises instead
     prefix = git_text(root, "rev-parse", "--show-prefix")
     spec = f"{sha}:{prefix}{package.path.rstrip('/')}"
-    kind = git_bytes(root, "cat-file", "-t", spec, ok_codes=(0, 1, 128)).decode().strip()
-    if kind != "tree":
-        return False
     tar_bytes = git_bytes(root, "archive", "--format=tar", spec)
     _unpack_sources(tar_bytes, dest / package.name)
     return True
