@@ -68,6 +68,9 @@ def test_run_steps_use_bash_and_never_paste_expressions_into_scripts() -> None:
         assert "${{" not in s["run"], s["name"]  # inputs go through env: no script injection
 
 
+CACHE_KEY_PARTS = ("runner.os", "github.run_id", "github.run_attempt")  # actions/cache's key
+
+
 def test_every_expression_names_a_known_value() -> None:
     declared = set(ACTION["inputs"])
     ids = {s["id"] for s in STEPS if "id" in s}
@@ -78,7 +81,14 @@ def test_every_expression_names_a_known_value() -> None:
         elif head == "steps":
             assert rest.split(".")[0] in ids, text
         else:
-            assert text == "github.action_path", text
+            assert text in ("github.action_path", *CACHE_KEY_PARTS), text
+
+
+def test_the_cache_input_keeps_the_cache_dir_with_actions_cache() -> None:
+    assert ACTION["inputs"]["cache"]["default"] == "false"
+    [keep] = [s for s in STEPS if str(s.get("uses", "")).startswith("actions/cache@")]
+    assert keep["if"] == "inputs.cache == 'true'"
+    assert keep["with"]["path"] == "~/.cache/mergegate"
 
 
 # -- executing the run: steps ---------------------------------------------------------
@@ -193,6 +203,18 @@ def test_run_step_fails_the_job_when_a_gate_blocks(runner: FakeRunner) -> None:
     assert not log.named("add-mask")  # the gate's own workflow commands stayed inert
     assert "merge blocked" in runner.summary.read_text()
     assert (runner.workspace / "reports" / "gates.xml").is_file()
+
+
+def test_the_cache_input_moves_the_cache_to_home(runner: FakeRunner, tmp_path: Path) -> None:
+    runner.inputs.update(args="--only ok", cache="true")
+    runner.extra_env["HOME"] = str(tmp_path / "home")
+    for _ in range(2):
+        result = runner.run("Run the gates")
+        assert result.returncode == 0, result.stdout + result.stderr
+    assert len(list((tmp_path / "home/.cache/mergegate").glob("*.json"))) == 1
+    assert not (runner.workspace / ".mergegate").exists()
+    report = load_json(runner.workspace / "reports" / "gates.json")
+    assert "cached" in gate_json(report, "ok")["details"]
 
 
 def test_args_are_split_but_never_evaluated(runner: FakeRunner) -> None:

@@ -116,3 +116,19 @@ def test_witness_commands_use_the_discovered_gates_yaml(repo: Path) -> None:
     assert not (sub / "verification.md.json").exists()
     verified = run_cli(["witness", "verify"], cwd=sub)
     assert verified.returncode == 0, verified.stdout + verified.stderr
+
+
+def test_a_nested_file_that_hides_the_roots_gates_says_so(repo: Path) -> None:
+    write_config(repo, "version: 1\ngates:\n  repo-wide: {run: 'exit 1'}\n")
+    web = repo / "packages" / "web"
+    web.mkdir(parents=True)
+    write_config(web, "version: 1\ngates:\n  web: {run: 'true'}\n")
+    proc = run_cli(["run"], cwd=web)
+    assert proc.returncode == 0, proc.stdout + proc.stderr  # the nearest file wins (DESIGN §3)
+    assert (
+        "mergegate: using gates.yaml, the nearest gates.yaml; the gates of ../../gates.yaml "
+        "(further up) are not run: pass -c ../../gates.yaml for those"
+    ) in proc.stderr
+    named = run_cli(["run", "-c", "gates.yaml"], cwd=web)
+    assert (named.returncode, named.stderr) == (0, "")
+    assert run_cli(["run", "-c", "../../gates.yaml"], cwd=web).returncode == 1

@@ -467,7 +467,7 @@ def test_the_file_set_is_listed_once_before_any_gate_runs(tmp_path: Path) -> Non
     counts = []
     for _ in range(2):
         (repo / "late.txt").unlink(missing_ok=True)
-        proc = run_cli(["run"], cwd=repo)
+        proc = run_cli(["run", "--no-cache"], cwd=repo)  # the writer must run every time
         assert GH_TOKEN in (repo / "late.txt").read_text()  # written while the run went on
         assert proc.returncode == 0, proc.stdout + proc.stderr
         gate = gate_json(load_json(repo / "reports" / "gates.json"), "no-secrets")
@@ -538,3 +538,24 @@ def test_column_counts_characters_not_bytes() -> None:
     found = list(forbid_gate.scan_text("ééé needle\r\n", 7, 0, rules))
     assert [(f.line, f.col) for f in found] == [(7, 5)]
     assert re.fullmatch(r"nee\*\*\*", found[0].preview)
+
+
+def test_a_pattern_that_needs_a_newline_is_an_error_not_a_silent_never_match(
+    tmp_path: Path, procs: ProcessManager
+) -> None:
+    """Lines are scanned one at a time, so `\\n` can never match: such a pattern would
+    pass every file, whatever they hold."""
+    config = """\
+version: 1
+gates:
+  policy:
+    kind: forbid
+    paths: ["**/*.yaml"]
+    patterns: {jwt: 'enable_jwt_auth:\\n\\s*true'}
+"""
+    repo = make_repo(tmp_path, {"deploy.yaml": "enable_jwt_auth:\n  true\n"}, config)
+    outcome = run_gate(repo, procs, "policy")
+    assert outcome.status is Status.ERROR, outcome.reason
+    assert "pattern 'jwt' needs a newline" in outcome.reason
+    for fine in (r"[^\n]*token", r"x\\n", "(?x) token \n = \\w+"):  # may match within a line
+        assert forbid_gate._rule("ok", fine, builtin=False).name == "ok"

@@ -213,3 +213,79 @@ def test_every_gate_that_needs_a_base_errors_without_one(tmp_path: Path) -> None
         assert "no base ref" in gate["reason"]
         assert "--base REF" in gate["reason"]
     assert report["base"] is None
+
+
+# -- files at a ref ----------------------------------------------------------------------
+
+
+def test_show_file_tells_absent_from_unreadable(tmp_path: Path) -> None:
+    repo = init_repo(tmp_path / "repo", {"sub/a.txt": "base text\n", "b.txt": "b\n"})
+    base = git(repo, "rev-parse", "HEAD")
+    assert mgit.show_file(repo, base, "sub/a.txt") == b"base text\n"
+    assert mgit.show_file(repo / "sub", base, "a.txt") == b"base text\n"  # relative to root
+    assert mgit.show_file(repo, base, "missing.txt") is None
+    blob = git(repo, "rev-parse", f"{base}:sub/a.txt")
+    (repo / ".git/objects" / blob[:2] / blob[2:]).unlink()  # the tree names it; no content
+    with pytest.raises(GitError, match=r"sub/a\.txt exists at \w+ but cannot be read"):
+        mgit.show_file(repo, base, "sub/a.txt")
+    with pytest.raises(GitError, match="does not resolve"):
+        mgit.show_file(repo, "origin/nope", "b.txt")
+
+
+def test_object_type_tells_absent_from_unreadable(tmp_path: Path) -> None:
+    repo = init_repo(tmp_path / "repo", {"pkg/mod.py": "x = 1\n", "b.txt": "b\n"})
+    base = git(repo, "rev-parse", "HEAD")
+    assert mgit.object_type(repo, base, "pkg") == "tree"
+    assert mgit.object_type(repo, base, "pkg/") == "tree"
+    assert mgit.object_type(repo, base, "b.txt") == "blob"
+    assert mgit.object_type(repo, base, "nothing") is None
+    tree = git(repo, "rev-parse", f"{base}:pkg")
+    (repo / ".git/objects" / tree[:2] / tree[2:]).unlink()  # the root tree names it
+    with pytest.raises(GitError, match=r"pkg exists at \w+ but cannot be read"):
+        mgit.object_type(repo, base, "pkg")
+
+
+def test_a_git_call_is_no_leftover_of_another_gates_command(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When a command ends, the process manager stops what it left behind. A git call that
+    another gate's thread has running then (its own session, so a timeout kills its
+    group) is not a leftover: killed, it made that gate an error ("exit -15")."""
+    import shutil
+    import threading
+
+    from mergegate.proc import ProcessManager
+
+    repo = init_repo(tmp_path / "repo")
+    real_git, started, release = shutil.which("git"), tmp_path / "started", tmp_path / "release"
+    fake = tmp_path / "bin" / "git"
+    fake.parent.mkdir()
+    fake.write_text(
+        f"#!/bin/sh\ntouch '{started}'\n"  # alive until the command below has ended
+        f"for i in $(seq 600); do [ -e '{release}' ] && break; sleep 0.1; done\n"
+        f"exec '{real_git}' \"$@\"\n"
+    )
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake.parent}{os.pathsep}{os.environ['PATH']}")
+    outcome: list[object] = []
+
+    def ask() -> None:
+        try:
+            outcome.append(mgit.rev_parse(repo, "HEAD"))
+        except GitError as exc:
+            outcome.append(exc)
+
+    thread = threading.Thread(target=ask)
+    thread.start()
+    for _ in range(600):
+        if started.exists():
+            break
+        threading.Event().wait(0.1)
+    procs = ProcessManager()
+    try:
+        assert procs.run(["true"], cwd=repo, env=dict(os.environ), timeout=60).returncode == 0
+    finally:
+        procs.close()
+        release.touch()
+        thread.join(120)
+    assert outcome == [git(repo, "rev-parse", "HEAD")]

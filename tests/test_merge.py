@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -233,3 +234,26 @@ def test_a_gate_two_shards_ran_keeps_its_worst_result(repo: Path) -> None:
     )
     assert proc.returncode == 1
     assert gate_json(load_json(repo / "m.json"), "flaky")["status"] == "failed"
+
+
+# -- reports that do not belong together ---------------------------------------------------
+
+
+def test_reports_of_two_configs_are_refused_even_at_one_commit(repo: Path) -> None:
+    """Two projects of one repository, each sharded: a gate of the same name that passed in
+    one project's shard must not stand in for the other's, which no report ran."""
+    for project, lint in (("web", "true"), ("api", "exit 1")):
+        (repo / project).mkdir()
+        write_config(repo / project, f"version: 1\ngates:\n  lint: {{run: '{lint}'}}\n")
+    home = shard_of(["lint"], 2)
+    for project, index in (("web", home), ("api", 3 - home)):  # api's lint shard is lost
+        out = repo / f"{project}-{index}.json"
+        proc = run_cli(["run", "--shard", f"{index}/2", "--json", str(out)], cwd=repo / project)
+        assert proc.returncode in (0, 1), proc.stderr
+    reports = [str(repo / f"web-{home}.json"), str(repo / f"api-{3 - home}.json")]
+    digest = hashlib.sha256((repo / "web/gates.yaml").read_bytes()).hexdigest()
+    assert load_json(Path(reports[0]))["config"] == f"web/gates.yaml sha256:{digest}"
+    proc = run_cli(["merge", *reports, "--json", "m.json", "--junit", "m.xml"], cwd=repo)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "reports come from different gates.yaml files" in proc.stderr
+    assert not (repo / "m.json").exists()

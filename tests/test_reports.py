@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -199,3 +200,102 @@ def test_short_secret_is_not_masked_but_warned(repo: Path) -> None:
     assert proc.returncode == 0
     assert "DB_PASSWORD looks secret but is shorter than 4 characters" in proc.stdout
     assert "DB_PASSWORD" in " ".join(load_json(repo / "reports" / "gates.json")["warnings"])
+
+
+# -- JUnit red <=> exit != 0, on every path (interruption included) ---------------------
+
+SKIP_CAUSES = st.sampled_from([None, *SkipCause])
+
+
+@st.composite
+def gate_results(draw: st.DrawFn, index: int) -> GateResult:
+    status = draw(STATUSES)
+    cause = draw(SKIP_CAUSES) if status is Status.SKIPPED else None
+    return GateResult(
+        name=f"g{index}",
+        kind=draw(st.sampled_from(["command", "tests", "smoke", "forbid"])),
+        status=status,
+        blocking=draw(st.booleans()),
+        duration=draw(st.floats(0, 1e4)),
+        reason=draw(st.sampled_from(["", "exit code 1", "interrupted while running"])),
+        skip_cause=cause,
+    )
+
+
+@st.composite
+def runs(draw: st.DrawFn) -> RunResult:
+    count = draw(st.integers(0, 6))
+    gates = tuple(draw(gate_results(i)) for i in range(count))
+    return RunResult(
+        gates=gates,
+        started=0.0,
+        duration=1.0,
+        version="0.1.0",
+        interrupted=draw(st.booleans()),
+    )
+
+
+def _red(xml: str) -> bool:
+    from defusedxml import ElementTree as SafeET
+
+    root = SafeET.fromstring(xml.encode("utf-8"), forbid_dtd=True, forbid_entities=True)
+    cases = list(root.iter("testcase"))
+    bad = [c for c in cases if c.find("failure") is not None or c.find("error") is not None]
+    counted = int(root.get("failures", "0")) + int(root.get("errors", "0"))
+    assert counted == len(bad)  # the totals a consumer reads agree with the cases
+    return bool(bad)
+
+
+@settings(max_examples=500, deadline=None)
+@given(run=runs())
+def test_junit_is_red_exactly_when_the_exit_code_is_not_zero(run: RunResult) -> None:
+    """statuses x blocking x skip causes (needs, filter, selection, stopped) x interruption."""
+    assert _red(junit.render(run)) == (run.exit_code != 0)
+    data = json.loads(json_report.render(run))
+    assert (data["verdict"] == "blocked") == (data["exit_code"] != 0)
+    assert data["exit_code"] == run.exit_code
+
+
+def test_an_interrupted_run_whose_gates_all_passed_is_red() -> None:
+    run = make_run("exit code 0", "", Status.PASSED)
+    interrupted = RunResult(run.gates, 0.0, 1.0, "0.1.0", interrupted=True)
+    from defusedxml import ElementTree as SafeET
+
+    root = SafeET.fromstring(junit.render(interrupted).encode(), forbid_dtd=True)
+    (case,) = [c for c in root.iter("testcase") if c.get("name") == "interrupted"]
+    assert case.get("classname") == "gates.run"
+    error = case.find("error")
+    assert error is not None
+    assert "interrupted" in (error.get("message") or "")
+    assert interrupted.exit_code == 130
+
+
+def test_sigint_while_only_a_non_blocking_gate_runs_gives_a_red_junit(repo: Path) -> None:
+    write_config(
+        repo,
+        f"""
+        version: 1
+        gates:
+          quick: {{run: "true"}}
+          advisory: {{run: "echo $$ > {repo}/advisory.pid; sleep 300", blocking: false}}
+        """,
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mergegate", "run"],
+        cwd=repo,
+        env={**os.environ, **GIT_IDENTITY},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        stdin=subprocess.DEVNULL,
+    )
+    from tests.test_proc import assert_gone, wait_for_file
+
+    pid = int(wait_for_file(repo / "advisory.pid", timeout=60))
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(timeout=120) == 130
+    assert_gone(pid, within=30)
+    root = parse_junit(repo / "reports" / "gates.xml")
+    assert int(root.get("errors", "0")) + int(root.get("failures", "0")) >= 1
+    report = load_json(repo / "reports" / "gates.json")
+    assert report["exit_code"] == 130
+    assert report["verdict"] == "blocked"

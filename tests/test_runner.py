@@ -7,7 +7,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +23,7 @@ from tests.helpers import (
     write_config,
     write_files,
 )
-from tests.test_proc import assert_gone, is_alive, wait_for_file
+from tests.test_proc import assert_gone, wait_for_file
 
 
 def run_gates(root: Path, body: str, *args: str, env: dict[str, str] | None = None) -> Any:
@@ -123,16 +122,32 @@ def test_env_and_cwd_from_defaults_and_gate(repo: Path) -> None:
     assert gate_json(report, "e")["output_tail"] == "gate kept sub\n"
 
 
-def test_parallel_gates_overlap(repo: Path) -> None:
-    gates = "".join(f"  s{i}: {{run: sleep 1}}\n" for i in range(4))
+@pytest.mark.parametrize("args", [[], ["--jobs", "4"]], ids=["default-jobs", "jobs-4"])
+def test_gates_that_wait_overlap(repo: Path, args: list[str]) -> None:
+    """Four waiting gates run at once by default, even on a 2-CPU machine.
+
+    Each gate waits until all four have started (a barrier): with fewer than
+    four running at once they never meet and time out, whatever the load.
+    """
+    barrier = (
+        f"touch {repo}/started-$0; "
+        f"until [ $(ls {repo} | grep -c started-) -ge 4 ]; do sleep 0.02; done"
+    )
+    gates = "".join(
+        f"  s{i}: {{run: [bash, -c, '{barrier}', 's{i}'], timeout: 60}}\n" for i in range(4)
+    )
     write_config(repo, "version: 1\ngates:\n" + gates)
-    proc = run_cli(["run", "--jobs", "4"], cwd=repo)
-    assert proc.returncode == 0
+    proc = run_cli(["run", *args], cwd=repo)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
     report = load_json(repo / "reports" / "gates.json")
     spans = [(g["started"], g["started"] + g["duration"]) for g in report["gates"]]
     assert max(start for start, _ in spans) < min(end for _, end in spans)  # all four at once
-    span = max(end for _, end in spans) - min(start for start, _ in spans)
-    assert span < 3.0, f"4 x sleep 1 with --jobs 4 spanned {span:.2f}s"
+
+
+def test_default_jobs_lets_waiting_gates_overlap_on_two_cpus() -> None:
+    from mergegate.plan import default_jobs
+
+    assert default_jobs() >= 8
 
 
 def test_jobs_1_runs_serially(repo: Path) -> None:
@@ -195,21 +210,20 @@ def test_non_blocking_failure_allows_merge(repo: Path) -> None:
 
 
 def test_fail_fast_stops_running_and_unstarted_gates(repo: Path) -> None:
-    started = time.monotonic()
+    # a run that did not stop `slow` would outlive run_cli's own deadline (a hang bound)
     proc, report = run_gates(
         repo,
         """
         version: 1
         gates:
           quick-fail: {run: "sleep 0.2; exit 1"}
-          slow: {run: sleep 30}
+          slow: {run: sleep 600}
           later: {run: "true", needs: slow}
     """,
         "--fail-fast",
         "--jobs",
         "2",
     )
-    assert time.monotonic() - started < 15
     assert proc.returncode == 1
     assert statuses(report) == {"quick-fail": "failed", "slow": "skipped", "later": "skipped"}
     assert "fail-fast" in gate_json(report, "slow")["reason"]
@@ -292,13 +306,13 @@ def test_timeout_status_and_exit_1(repo: Path) -> None:
         """
         version: 1
         gates:
-          slow: {run: "echo started; sleep 30", timeout: 1}
+          slow: {run: "echo started; sleep 600", timeout: 1}
     """,
     )
     assert proc.returncode == 1
     slow = gate_json(report, "slow")
     assert slow["status"] == "timeout"
-    assert slow["duration"] < 10
+    assert slow["duration"] < 120  # bounds a hang: the sleep was killed, not waited for
     junit = parse_junit(repo / "reports" / "gates.xml")
     case = next(iter(junit.iter("testcase")))
     error = case.find("error")
@@ -391,7 +405,7 @@ def test_sigint_exits_130_and_leaves_no_process(repo: Path) -> None:
     )
     pids = [int(wait_for_file(repo / f"{n}.pid")) for n in ("one", "two")]
     proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=30)
+    out, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, out + err
     assert_gone(*pids)
     report = load_json(repo / "reports" / "gates.json")
@@ -401,7 +415,7 @@ def test_sigint_exits_130_and_leaves_no_process(repo: Path) -> None:
     assert "interrupted" in gate_json(report, "one")["reason"]
     assert gate_json(report, "three")["reason"] == "interrupted before it started"
     junit = parse_junit(repo / "reports" / "gates.xml")
-    assert junit.get("errors") == "3"
+    assert junit.get("errors") == "4"  # one, two, three and the `interrupted` testcase
 
 
 def test_sigterm_also_stops_the_run(repo: Path) -> None:
@@ -424,9 +438,8 @@ def test_sigterm_also_stops_the_run(repo: Path) -> None:
     )
     pid = int(wait_for_file(repo / "one.pid"))
     proc.send_signal(signal.SIGTERM)
-    assert proc.wait(timeout=30) == 130
-    time.sleep(0.2)
-    assert not is_alive(pid)
+    assert proc.wait(timeout=120) == 130
+    assert_gone(pid)
 
 
 def test_globs_match_names_with_newlines_and_anchor_at_root() -> None:
@@ -448,6 +461,7 @@ def test_negated_character_class_never_matches_a_slash() -> None:
     assert not match("a[!b]c", "a/c")
 
 
+@pytest.mark.slow
 def test_catastrophic_project_pattern_times_out_with_a_reason(repo: Path) -> None:
     (repo / "victim.txt").write_text("a" * 40 + "!\n")
     proc, report = run_gates(
@@ -465,11 +479,13 @@ def test_catastrophic_project_pattern_times_out_with_a_reason(repo: Path) -> Non
     assert proc.returncode == 1
     slow = gate_json(report, "slow-regex")
     assert slow["status"] == "timeout"
+    # on a busy machine the regex engine's own (CPU-time) timeout fires late; the runner
+    # must wait for it rather than abandon the gate after a fixed wall-clock grace
     assert "pattern 'evil' did not finish on victim.txt" in slow["reason"]
-    assert slow["duration"] < 10
     assert gate_json(report, "fine")["status"] == "passed"
 
 
+@pytest.mark.slow
 def test_a_gate_stuck_in_python_is_abandoned_as_a_timeout(
     repo: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -512,14 +528,97 @@ def test_a_gate_stuck_in_python_is_abandoned_as_a_timeout(
         Redactor(),
         RunOptions(jobs=2),
     )
-    started = time.monotonic()
-    result = runner.run()
+    result = runner.run()  # returns only because the stuck gate is abandoned
     release.set()
     procs.close()
     del sys.modules["stuck_kind"]
-    assert time.monotonic() - started < 8
     by_name = {g.name: g for g in result.gates}
     assert by_name["hangs"].status.value == "timeout"
     assert "abandoned" in by_name["hangs"].reason
     assert by_name["fine"].status.value == "passed"
     assert result.exit_code == 1
+
+
+def test_interrupt_just_as_the_last_gate_passes_is_red(repo: Path) -> None:
+    """The signal lands after every gate passed (the handler is called, as a signal would)."""
+    from mergegate.config import load_config
+    from mergegate.git import LazyBase
+    from mergegate.plan import select
+    from mergegate.proc import ProcessManager
+    from mergegate.redact import Redactor
+    from mergegate.report import junit
+    from mergegate.results import GateResult
+    from mergegate.runner import Events, Runner, RunOptions
+
+    path = write_config(repo, "version: 1\ngates:\n  a: {run: 'true'}\n  b: {run: 'true'}\n")
+    loaded = load_config(path)
+    procs = ProcessManager()
+    finished: list[str] = []
+
+    def on_finished(result: GateResult) -> None:
+        finished.append(result.name)
+        if len(finished) == 2:
+            runner.interrupt()
+
+    runner = Runner(
+        loaded,
+        select(loaded),
+        LazyBase(repo, None, None, {}),
+        dict(os.environ),
+        procs,
+        Redactor(),
+        RunOptions(jobs=2),
+        Events(finished=on_finished),
+    )
+    result = runner.run()
+    procs.close()
+    assert [g.status.value for g in result.gates] == ["passed", "passed"]
+    assert result.exit_code == 130
+    xml = junit.render(result)
+    assert '<testcase name="interrupted" classname="gates.run"' in xml
+    assert "<error" in xml
+
+
+@pytest.mark.slow
+def test_a_gate_computing_past_its_cpu_budget_is_abandoned(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A kind that burns CPU and ignores its deadline is stopped by its own CPU clock."""
+    import types
+
+    from mergegate import gates as kinds
+    from mergegate.config import load_config
+    from mergegate.git import LazyBase
+    from mergegate.plan import select
+    from mergegate.proc import ProcessManager
+    from mergegate.redact import Redactor
+    from mergegate.results import Outcome
+    from mergegate.runner import Runner
+    from mergegate.spec import SmokeSpec
+
+    release = threading.Event()
+
+    def spin(ctx: object) -> Outcome:
+        while not release.is_set():
+            sum(range(1000))
+        return Outcome.passed("too late")
+
+    burner = types.ModuleType("burner_kind")
+    burner.run = spin  # type: ignore[attr-defined]
+    burner.SPEC = SmokeSpec  # type: ignore[attr-defined]
+    sys.modules["burner_kind"] = burner
+    monkeypatch.setitem(kinds.KINDS, "smoke", "burner_kind")
+    body = "version: 1\ngates:\n  spins: {kind: smoke, scripts: x, timeout: 1}\n"
+    path = write_config(repo, body)
+    loaded = load_config(path)
+    procs = ProcessManager(grace=0.5)
+    runner = Runner(
+        loaded, select(loaded), LazyBase(repo, None, None, {}), dict(os.environ), procs, Redactor()
+    )
+    result = runner.run()  # returns only because the spinning gate is abandoned
+    release.set()
+    procs.close()
+    del sys.modules["burner_kind"]
+    (spins,) = result.gates
+    assert spins.status.value == "timeout"
+    assert "abandoned" in spins.reason

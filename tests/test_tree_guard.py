@@ -203,3 +203,18 @@ def test_a_tree_that_cannot_be_compared_blocks(tmp_path: Path) -> None:
     assert result is not None
     assert result["status"] == "error"
     assert result["reason"].startswith("the tree could not be compared after the run: ")
+
+
+def test_a_repository_git_cannot_open_is_no_reason_to_skip_the_check(tmp_path: Path) -> None:
+    """A worktree whose main repository moved away: `.git` is there, git says "not a git
+    repository". That is a tree mergegate cannot compare (blocks), not a plain directory."""
+    main = project(tmp_path, 'rewrite: {run: "echo x = 2 > src/app.py"}')
+    worktree = tmp_path / "wt"
+    git(main, "worktree", "add", "-q", str(worktree))
+    main.rename(tmp_path / "moved")
+    code, report, output = run(worktree)
+    assert code == 1, output
+    result = guard_result(report)
+    assert result is not None
+    assert result["status"] == "error"
+    assert result["reason"].startswith("the tree could not be snapshot at run start: ")

@@ -369,3 +369,49 @@ def test_mergegate_run_blocks_on_drift_and_reports_it(tmp_path: Path, key: Signi
     assert case is not None
     assert case.get("classname") == "gates.witness"
     assert case.find("failure") is not None
+
+
+def test_a_base_manifest_that_cannot_be_read_is_an_error_not_no_history(
+    tmp_path: Path, key: SigningKey
+) -> None:
+    """A blobless clone whose promisor is gone: the base's manifest exists but cannot be read.
+
+    Taking that for "no manifest at base" made any entry count as new, so a change that
+    rewrote the history passed require_new_entry.
+    """
+    upstream = make_repo(tmp_path, key)
+    (upstream / "verification.md.json").unlink()
+    (upstream / "dist/app.js").write_text("v2\n")
+    sign_here(upstream, key, "a fresh chain that drops the old entry")
+    commit_all(upstream, "rewrite")
+    git(upstream, "config", "uploadpack.allowFilter", "true")
+    root = tmp_path / "clone"
+    url = upstream.as_uri()
+    git(tmp_path, "clone", "-q", "--filter=blob:none", "--branch", "feature", url, str(root))
+    upstream.rename(tmp_path / "upstream-gone")  # the lazy fetch of the base's blob fails
+
+    outcome = decide(root, cli_base="origin/main")
+    assert outcome.status is Status.ERROR, outcome.reason
+    assert "verification.md.json" in outcome.reason
+
+
+def test_a_key_rotated_on_the_base_after_the_change_forked_is_the_one_that_judges(
+    tmp_path: Path, key: SigningKey
+) -> None:
+    """main revokes a leaked key; a change forked before that and signed with the leaked key
+    must not pass: the trusted key is the base branch's now, not the fork point's."""
+    root = make_repo(tmp_path, key, require=False)  # on feature, forked from main
+    git(root, "checkout", "-q", "main")
+    rotated = new_key(tmp_path / "rotated")
+    (root / "keys/witness.pub").write_bytes(rotated.public.pem())
+    commit_all(root, "rotate the witness key: the old one leaked")
+    git(root, "checkout", "-q", "feature")
+    (root / "dist/app.js").write_text("backdoor\n")
+    sign_here(root, key, "merge: #9 — signed with the leaked key")
+    commit_all(root, "v2")
+
+    outcome = decide(root)
+    assert outcome.status is Status.FAILED, outcome.reason
+    assert f"not by the trusted key {rotated.keyid[:16]}" in outcome.reason
+    tip = git(root, "rev-parse", "main")
+    assert outcome.details["key_source"] == f"base main ({tip[:12]})"

@@ -94,7 +94,8 @@ def test_pruning_only_skips_directories_that_cannot_match() -> None:
     assert not could_contain(["pkg/*/lib/*.js"], "pkg/x/src")
     assert not could_contain(["pkg/*/lib/*.js"], "pkg/x/lib/deeper")
     assert could_contain(["a/b", "c/**"], "c")
-    assert not could_contain(["a/b"], "a/b")  # a file pattern: nothing below it
+    assert could_contain(["a/b"], "a/b/c")  # named plainly: the file, or a directory's all
+    assert not could_contain(["a/b"], "a/c")
 
 
 def test_symlinks_outside_the_footprint_are_ignored(tmp_path: Path) -> None:

@@ -29,6 +29,11 @@ SCRIPTS: dict[str, tuple[str, Sequence[str], Sequence[str]]] = {
         ("--files", "20", "--mb", "2", "--rounds", "1"),
     ),
     "bench_semver": ("semver gate: API diff and version bump", (), ("--small",)),
+    "bench_cache": (
+        "result cache: keying a large repository, a second run with nothing changed",
+        (),
+        ("--files", "2000", "--rounds", "1"),
+    ),
 }
 
 

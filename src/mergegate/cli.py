@@ -22,6 +22,7 @@ COMMANDS: dict[str, str] = {
     "init": "init",
     "witness": "witness",
     "merge": "merge",
+    "baseline": "baseline",
     "list": "list",
     "completion": "completion",
 }
@@ -81,6 +82,27 @@ def _add_output(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_baseline(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    baseline = sub.add_parser("baseline", help="the test-count ratchet (min_passed: baseline)")
+    bsub = baseline.add_subparsers(dest="baseline_command", metavar="ACTION", required=True)
+    update = bsub.add_parser("update", help="write the current counts to .mergegate/baseline.json")
+    _add_config(update)
+    update.add_argument(
+        "--gate",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="only this tests gate (repeatable)",
+    )
+    update.add_argument(
+        "--from",
+        dest="from_report",
+        metavar="REPORT",
+        help="take the counts from this JSON report instead of running",
+    )
+    update.add_argument("--base", metavar="REF", help="the base ref, for gates that need one")
+
+
 def build_parser() -> argparse.ArgumentParser:
     import argparse
 
@@ -114,7 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=_positive_int,
         default=None,
         metavar="N",
-        help="gates run at once (default: usable CPUs)",
+        help="gates run at once (default: twice the usable CPUs, at least 8)",
     )
     run.add_argument("--fail-fast", action="store_true", help="stop at the first blocking failure")
     run.add_argument("--base", metavar="REF", help="the ref diff-based gates compare against")
@@ -135,6 +157,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument(
         "--dry-run", action="store_true", help="print the plan and a preflight; run nothing"
+    )
+    run.add_argument(
+        "--no-cache", action="store_true", help="run every gate, even one whose last pass is cached"
     )
     _add_output(run)
 
@@ -167,6 +192,8 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--gate", metavar="NAME", help="the witness gate whose paths to use")
     keygen = wsub.add_parser("keygen", help="write witness.key and witness.pub into DIR")
     keygen.add_argument("dir", metavar="DIR")
+
+    _add_baseline(sub)
 
     merge = sub.add_parser("merge", help="fold shard JSON reports into one verdict")
     merge.add_argument("reports", nargs="+", metavar="REPORT")

@@ -134,6 +134,19 @@ RunSpec = Annotated[
     ),
 ]
 Level = Literal["major", "minor", "patch"]
+_COMMAND_SCHEMA = {
+    "anyOf": [
+        {"type": "string", "minLength": 1},
+        {"type": "array", "items": {"type": "string", "minLength": 1}, "minItems": 1},
+    ]
+}
+Commands = Annotated[  # one command, or a list of commands (each a string or an argv list)
+    tuple[RunSpec, ...],
+    BeforeValidator(_one_or_many),
+    WithJsonSchema(
+        {"anyOf": [{"type": "string", "minLength": 1}, {"type": "array", "items": _COMMAND_SCHEMA}]}
+    ),
+]
 
 
 class _Model(BaseModel):
@@ -161,6 +174,21 @@ class GateBase(_Model):
     cwd: RelPath | None = None
     blocking: bool = True
     if_changed: Globs = ()
+    # the result cache (DESIGN §9, docs/cache.md): what the key covers beyond the definition
+    inputs: Globs = Field(
+        default=(),
+        description="Globs of the files the key covers; default: every file git would commit.",
+    )
+    env_inputs: Names = Field(
+        default=(),
+        description="Env var names whose values are part of the key (hashed, never stored).",
+    )
+    version_of: Commands = Field(
+        default=(), description="Commands whose output is part of the key, e.g. `node --version`."
+    )
+    cache: bool = Field(
+        default=True, description="Reuse this gate's last pass when its key is unchanged."
+    )
 
 
 class CommandGate(GateBase):
@@ -174,9 +202,9 @@ class TestsGate(GateBase):
     kind: Literal["tests"]
     run: RunSpec | None = None
     junit: Globs = ()
-    min_passed: Annotated[int, Field(ge=0)] = 1
+    min_passed: Annotated[int, Field(ge=0)] | Literal["baseline"] = 1
     max_failed: Annotated[int, Field(ge=0)] = 0
-    max_skipped: Annotated[int, Field(ge=0)] | None = None
+    max_skipped: Annotated[int, Field(ge=0)] | Literal["baseline"] | None = None
     count_from: Literal["junit", "output"] = "junit"
     retries: Literal["last-wins"] | None = Field(
         default=None,

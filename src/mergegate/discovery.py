@@ -50,6 +50,29 @@ def find_config(start: Path) -> Path | None:
     return None
 
 
+def configs_found(start: Path) -> list[Path]:
+    """Every gates.yaml the search passes, nearest first (the first is the one used)."""
+    return [d / CONFIG_NAME for d in search_dirs(start) if (d / CONFIG_NAME).is_file()]
+
+
+def shadow_note(explicit: str | None, environ: Mapping[str, str], cwd: Path) -> str | None:
+    """A warning when discovery picks a nested gates.yaml and a file further up goes unrun.
+
+    The nearest file wins (DESIGN §3), but a project's repository-wide gates (a secret
+    scan at the root) silently not running from a package's directory would surprise.
+    """
+    if explicit or environ.get(ENV_VAR):
+        return None
+    found = configs_found(cwd)
+    if len(found) < 2:
+        return None
+    others = ", ".join(shown(p, cwd) for p in found[1:])
+    return (
+        f"mergegate: using {shown(found[0], cwd)}, the nearest {CONFIG_NAME}; the gates of "
+        f"{others} (further up) are not run: pass -c {shown(found[-1], cwd)} for those\n"
+    )
+
+
 def shown(path: Path, cwd: Path) -> str:
     """The path as a user would type it from ``cwd`` (gates.yaml, ../gates.yaml)."""
     return os.path.relpath(path, cwd)

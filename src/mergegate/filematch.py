@@ -43,7 +43,8 @@ def find(root: Path, patterns: Sequence[str]) -> Found:
     real_root = root.resolve()
     walker = _Walker(root, real_root, tuple(p.removeprefix("./") for p in patterns))
     for pattern in walker.patterns:
-        walker.search(pattern)
+        for glob in globs.expand(pattern):  # `dir/` is dir/**, as everywhere
+            walker.search(glob)
     files = tuple(sorted(walker.files.values(), key=lambda m: m.rel))
     return Found(files, tuple(walker.refused[k] for k in sorted(walker.refused)))
 

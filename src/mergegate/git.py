@@ -39,9 +39,15 @@ GIT_TIMEOUT = 120.0  # seconds for one git command: generous, but a hung git nev
 DEFAULT_CANDIDATES = ("origin/main", "main")  # after the remote's own HEAD (DESIGN §4)
 
 
+PROC_TOKEN_VAR = "MERGEGATE_PROC_TOKEN"  # noqa: S105 - proctree.TOKEN_VAR, a marker's name
+
+
 def _git_env() -> dict[str, str]:
     env = dict(os.environ)
     env.update(GIT_TERMINAL_PROMPT="0", LC_ALL="C", GIT_OPTIONAL_LOCKS="0")
+    # marked as mergegate's own: the process manager stops untokened processes in other
+    # sessions as leftovers of a command that just ended, and git runs in its own session
+    env[PROC_TOKEN_VAR] = f"{env.get(PROC_TOKEN_VAR, '')} mergegate-git".strip()
     return env
 
 
@@ -262,11 +268,43 @@ def candidate_files(root: Path) -> list[str]:
 
 
 def show_file(root: Path, ref: str, path: str) -> bytes | None:
-    """Contents of ``path`` (relative to root) at ``ref``; None when it does not exist there."""
+    """Contents of ``path`` (relative to root) at ``ref``; None when it does not exist there.
+
+    Whether the path exists is read from the tree; its content must then be readable
+    (a blobless clone whose lazy fetch fails, a corrupt object): GitError, never None.
+    """
     spec = f"{ref}:./{path}"
-    code, _, _ = _run_git(root, ("cat-file", "-e", spec))
-    if code != 0:
+    out = git_bytes(root, "rev-parse", "--verify", "--quiet", spec, ok_codes=(0, 1))
+    oid = out.decode().strip()
+    if not oid:
         if rev_parse(root, ref) is None:
             raise GitError(f"ref {ref!r} does not resolve; {fetch_hint(ref)}")
         return None
-    return git_bytes(root, "show", spec)
+    code, data, err = _run_git(root, ("cat-file", "blob", oid))
+    if code != 0:
+        raise GitError(f"{path} exists at {ref} but cannot be read: {_last_line(err, code)}")
+    return data
+
+
+def object_type(root: Path, ref: str, path: str) -> str | None:
+    """``tree`` or ``blob`` for ``path`` (relative to root) at ``ref``; None when absent there.
+
+    Like ``show_file``: absence is read from the tree, and an object that exists but
+    cannot be read (a partial clone whose lazy fetch fails) is a GitError, never None.
+    """
+    spec = f"{ref}:./{path.rstrip('/')}"
+    out = git_bytes(root, "rev-parse", "--verify", "--quiet", spec, ok_codes=(0, 1))
+    oid = out.decode().strip()
+    if not oid:
+        if rev_parse(root, ref) is None:
+            raise GitError(f"ref {ref!r} does not resolve; {fetch_hint(ref)}")
+        return None
+    code, data, err = _run_git(root, ("cat-file", "-t", oid))
+    if code != 0:
+        raise GitError(f"{path} exists at {ref} but cannot be read: {_last_line(err, code)}")
+    return data.decode().strip()
+
+
+def _last_line(err: bytes, code: int) -> str:
+    lines = err.decode("utf-8", "replace").strip().splitlines()
+    return lines[-1] if lines else f"git exit {code}"

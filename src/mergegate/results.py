@@ -166,6 +166,7 @@ class RunResult:
     commit: str | None = None
     interrupted: bool = False
     warnings: tuple[str, ...] = ()
+    config: str | None = None  # which gates.yaml: "web/gates.yaml sha256:…" (merge compares)
 
     @property
     def blocked(self) -> bool:
@@ -197,6 +198,7 @@ class RunResult:
             "base": self.base,
             "base_sha": self.base_sha,
             "commit": self.commit,
+            "config": self.config,
             "started": self.started,
             "duration": round(self.duration, 6),
             "warnings": list(self.warnings),
@@ -217,6 +219,7 @@ class RunResult:
             commit=data.get("commit"),
             interrupted=bool(data.get("interrupted", False)),
             warnings=tuple(str(w) for w in data.get("warnings") or ()),
+            config=data.get("config"),
         )
 
 

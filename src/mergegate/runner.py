@@ -2,10 +2,20 @@
 
 The main thread schedules; each gate runs in a daemon thread that reports back
 through a queue. Results come out in config order whatever finished first.
+
+A gate that does not come back is abandoned (recorded as timed out), but
+never while the gate is still doing its own timeout handling: its processes
+are bounded by the process manager (deadline + kill grace), so a gate with a
+command in flight is waited for; work in Python is judged by the gate
+thread's own CPU clock, the clock that bounded work (the regex engine's
+timeout) also counts in, so a starved thread on a busy machine is never
+mistaken for a stuck one. Only a thread that sits idle past deadline + grace
++ margin, or burns more CPU than its whole budget, is abandoned.
 """
 
 from __future__ import annotations
 
+import os
 import queue
 import threading
 import time
@@ -23,6 +33,10 @@ from mergegate.results import GateResult, Outcome, RunResult, SkipCause, Status
 from mergegate.spec import GateSpec as GateBase  # the run path works on compiled specs
 from mergegate.spec import LoadedConfig
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from mergegate.cache import GateCache
+
 
 @dataclass
 class Events:
@@ -36,6 +50,7 @@ class Events:
 class RunOptions:
     jobs: int = 1
     fail_fast: bool = False
+    cache: bool = False  # reuse passes whose key is unchanged (mergegate.cache)
 
 
 def kind_of(gate: GateBase) -> str:
@@ -61,7 +76,7 @@ def redact_result(result: GateResult, redactor: Redactor) -> GateResult:
 
 
 def overrun_grace(timeout: float) -> float:
-    """How long past its timeout a gate may take to come back before it is abandoned.
+    """How long past its timeout (and the kill grace) a stuck gate may take before it is abandoned.
 
     Process gates come back on their own (the watchdog kills them); this catches
     work stuck in Python, such as a catastrophic regex or a huge API load.
@@ -73,8 +88,29 @@ def overrun_grace(timeout: float) -> float:
 class _Running:
     thread: threading.Thread
     cancel: threading.Event
-    started: float
-    abandon_at: float  # monotonic
+    started: float  # epoch seconds
+    deadline: float  # monotonic
+    abandon_after: float  # monotonic: deadline + kill grace + margin
+    cpu_budget: float  # seconds of the thread's own CPU time it may use in all
+    margin: float
+    last_cpu: float | None = None
+    idle_since: float | None = None  # monotonic; since when it has used no CPU and slept
+
+
+_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def _thread_sample(thread: threading.Thread) -> tuple[float, bool] | None:
+    """(CPU seconds used, running or waiting for a CPU) of a live thread, from /proc (Linux).
+
+    None where the platform cannot tell, or once the thread is gone.
+    """
+    try:
+        with open(f"/proc/{os.getpid()}/task/{thread.native_id}/stat", "rb") as fh:
+            fields = fh.read().rsplit(b")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / _TICKS, fields[0] == b"R"
+    except (OSError, IndexError, ValueError):
+        return None
 
 
 @dataclass
@@ -92,6 +128,9 @@ class Runner:
         self._done: queue.Queue[tuple[str, GateResult]] = queue.Queue()
         self._interrupted = threading.Event()
         self._stopped_by: str | None = None
+        self._keys: dict[str, str] = {}  # gate -> cache key, for gates that ran uncached
+        self._passes: list[tuple[str, GateResult]] = []
+        self._cache = self._open_cache() if self.options.cache else None
 
     def interrupt(self) -> None:
         """Called from a signal handler: stop everything, keep what finished."""
@@ -165,8 +204,16 @@ class Runner:
         )
         self.events.started(name, kind_of(gate))
         timeout = self.loaded.timeout_of(gate)
+        margin = overrun_grace(timeout)
+        deadline = time.monotonic() + timeout
         entry = _Running(
-            thread, cancel, time.time(), time.monotonic() + timeout + overrun_grace(timeout)
+            thread,
+            cancel,
+            time.time(),
+            deadline,
+            abandon_after=deadline + self.procs.grace + margin,
+            cpu_budget=timeout + self.procs.grace + margin,
+            margin=margin,
         )
         thread.start()
         return entry
@@ -195,10 +242,10 @@ class Runner:
     def _abandon_overdue(
         self, running: dict[str, _Running], results: dict[str, GateResult]
     ) -> None:
-        """A gate far past its timeout is recorded as timed out, never waited for forever."""
+        """A gate stuck far past its timeout is recorded as timed out, never waited for forever."""
         now = time.monotonic()
         for name, entry in list(running.items()):
-            if now < entry.abandon_at:
+            if not self._stuck(entry, now):
                 continue
             entry.cancel.set()
             del running[name]
@@ -211,6 +258,20 @@ class Runner:
                 duration=time.time() - entry.started,
             )
             self._record(name, result, results)
+
+    def _stuck(self, entry: _Running, now: float) -> bool:
+        """Idle (no CPU, not runnable) a margin past deadline + grace, or over its CPU budget."""
+        if now < entry.deadline or self.procs.busy(entry.cancel):
+            entry.idle_since = None
+            return False
+        cpu, runnable = _thread_sample(entry.thread) or (None, False)
+        if cpu is not None and cpu >= entry.cpu_budget:
+            return True  # computing, but far longer than the gate's own bound allows
+        if (cpu is not None and cpu != entry.last_cpu) or runnable:
+            entry.last_cpu, entry.idle_since = cpu, None
+            return False
+        entry.idle_since = entry.idle_since or now
+        return now >= entry.abandon_after and now - entry.idle_since >= entry.margin
 
     def _record(self, name: str, result: GateResult, results: dict[str, GateResult]) -> None:
         results[name] = result
@@ -274,7 +335,10 @@ class Runner:
             started=started_wall,
             description=gate.description,
         )
-        self._done.put((name, redact_result(result, self.redactor)))
+        redacted = redact_result(result, self.redactor)
+        if (key := self._keys.get(name)) and not cancel.is_set():
+            self._passes.append((key, redacted))  # kept by keep_passes once the run is judged
+        self._done.put((name, redacted))
 
     def _decide(
         self, name: str, gate: GateBase, cancel: threading.Event, wall: float, mono: float
@@ -285,6 +349,8 @@ class Runner:
             skip = self._if_changed_skip(gate)
             if skip is not None:
                 return skip
+        if (hit := self._cache_lookup(name, gate, cancel)) is not None:
+            return hit
         module = kind_module(kind_of(gate))
         ctx = GateContext(
             name=name,
@@ -301,6 +367,34 @@ class Runner:
         )
         outcome: Outcome = module.run(ctx)
         return outcome
+
+    def keep_passes(self, final: RunResult) -> None:
+        """Store this run's fresh passes, unless a gate changed the tree (then none)."""
+        from mergegate.treeguard import RESULT_KIND
+
+        if self._cache is None or self._interrupted.is_set():
+            return
+        if any(g.kind == RESULT_KIND and g.status is not Status.PASSED for g in final.gates):
+            return  # a gate rewrote files: which one's pass would be a lie is not certain
+        for key, result in self._passes:
+            self._cache.store(key, result)  # only passes are kept
+
+    def _open_cache(self) -> GateCache:
+        from mergegate.cache import GateCache
+
+        return GateCache(self.loaded, self.base, self.environ, self.procs)
+
+    def _cache_lookup(self, name: str, gate: GateBase, cancel: threading.Event) -> Outcome | None:
+        if self._cache is None:
+            return None
+        env = child_env(self.loaded, gate, self.environ)
+        key = self._cache.key(name, gate, env, cancel)
+        if key is None:
+            return None
+        hit = self._cache.lookup(key)
+        if hit is None:
+            self._keys[name] = key  # stored if it passes
+        return hit
 
     def _if_changed_skip(self, gate: GateBase) -> Outcome | None:
         try:

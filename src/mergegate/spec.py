@@ -49,6 +49,10 @@ class GateSpec:
     cwd: str | None = None
     blocking: bool = True
     if_changed: tuple[str, ...] = ()
+    inputs: tuple[str, ...] = ()  # the result cache's key (cache.py)
+    env_inputs: tuple[str, ...] = ()
+    version_of: tuple[RunValue, ...] = ()
+    cache: bool = True
 
 
 @dataclass(frozen=True)
@@ -63,9 +67,9 @@ class TestsSpec(GateSpec):
     kind: ClassVar[str] = "tests"
     run: RunValue | None = None
     junit: tuple[str, ...] = ()
-    min_passed: int = 1
+    min_passed: int | str = 1  # or "baseline"
     max_failed: int = 0
-    max_skipped: int | None = None
+    max_skipped: int | str | None = None  # or "baseline"
     count_from: str = "junit"
     retries: str | None = None
 
@@ -212,16 +216,25 @@ def to_json(spec: ConfigSpec) -> dict[str, Any]:
     return data
 
 
-def _encode(value: object) -> Any:
+def dump_gate(gate: GateSpec) -> dict[str, Any]:
+    """The gate as JSON, as gates.yaml's model would dump it (what the result cache keys)."""
+    dumped: dict[str, Any] = {"kind": gate.kind, **_encode(gate, tagged=False)}
+    return dumped
+
+
+def _encode(value: object, *, tagged: bool = True) -> Any:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        out = {f.name: _encode(getattr(value, f.name)) for f in dataclasses.fields(value)}
-        if type(value) in _NESTED.values():
+        out = {
+            f.name: _encode(getattr(value, f.name), tagged=tagged)
+            for f in dataclasses.fields(value)
+        }
+        if tagged and type(value) in _NESTED.values():
             out["$spec"] = next(k for k, v in _NESTED.items() if v is type(value))
         return out
     if isinstance(value, tuple):
-        return [_encode(v) for v in value]
+        return [_encode(v, tagged=tagged) for v in value]
     if isinstance(value, Mapping):
-        return {k: _encode(v) for k, v in value.items()}
+        return {k: _encode(v, tagged=tagged) for k, v in value.items()}
     return value
 
 

@@ -27,6 +27,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from mergegate.discovery import repo_top
 from mergegate.errors import GitError
 from mergegate.git import git_bytes, git_text
 from mergegate.results import Annotation, GateResult, RunResult, Status
@@ -124,10 +125,10 @@ def start(loaded: LoadedConfig, selection: Selection, base: LazyBase) -> Guard:
     try:
         guard.before = take(loaded.root)
     except GitError as exc:
-        if NOT_A_REPO in str(exc):
+        if NOT_A_REPO in str(exc) and repo_top(loaded.root.resolve()) is None:
             guard.active = False
             return guard  # nothing to guard, nothing to list
-        guard.problem = str(exc)
+        guard.problem = str(exc)  # a `.git` git cannot open (a moved worktree): fail closed
     if any(_kind(loaded, name) == "forbid" for name in selection.selected):
         with contextlib.suppress(GitError):  # cached: each forbid gate reports it
             base.files_to_commit()

@@ -361,17 +361,14 @@ def _tracked_source(entry: str, tracked: set[str]) -> str | None:
 
 def tracked_files(root: Path) -> set[str] | None:
     """Paths git tracks under ``root`` (relative to it); None outside a git work tree."""
-    import subprocess
+    from mergegate.errors import GitError
+    from mergegate.git import git_bytes
 
     try:
-        done = subprocess.run(
-            ["git", "ls-files", "-z"], cwd=root, capture_output=True, timeout=60, check=False
-        )
-    except (OSError, subprocess.TimeoutExpired):
+        out = git_bytes(root, "ls-files", "-z")
+    except GitError:
         return None
-    if done.returncode != 0:
-        return None
-    return {p for p in done.stdout.decode("utf-8", "replace").split("\0") if p}
+    return {p for p in out.decode("utf-8", "replace").split("\0") if p}
 
 
 def _node_api_paths(root: Path, package: Mapping[str, Any], project: Project) -> list[str]:

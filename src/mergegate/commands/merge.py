@@ -2,7 +2,8 @@
 
 Nothing is re-run: each report round-trips into the result objects the runner
 produced. A gate that no shard ran (its shard's report is missing) is an error,
-so a lost matrix job can never turn into an allowed merge.
+so a lost matrix job can never turn into an allowed merge. Reports of different
+commits or different gates.yaml files (``RunResult.config``) are refused.
 """
 
 from __future__ import annotations
@@ -52,6 +53,12 @@ def fold(runs: list[RunResult]) -> RunResult:
     commits = {r.commit for r in runs}
     if len(commits) > 1:
         raise UsageError(f"reports come from different commits: {', '.join(map(str, commits))}")
+    configs = {r.config for r in runs}
+    if len(configs) > 1:  # a gate of one project must not stand in for another's
+        raise UsageError(
+            "reports come from different gates.yaml files (or versions of one): "
+            + ", ".join(sorted(map(str, configs)))
+        )
     by_name: dict[str, list[GateResult]] = {}
     for run in runs:
         for gate in run.gates:

@@ -28,9 +28,12 @@ if TYPE_CHECKING:
 
 
 def main(args: argparse.Namespace) -> int:
-    from mergegate.discovery import config_arg
+    from mergegate.discovery import config_arg, shadow_note
 
     environ = dict(os.environ)
+    note = shadow_note(args.config, environ, Path.cwd())
+    if note:
+        sys.stderr.write(note)
     args.config = config_arg(args)  # -c, $MERGEGATE_CONFIG, or the nearest gates.yaml
     loaded = load_plan(Path(args.config))  # compiled once, cached: no pydantic when warm
     check_names(args.gates, tuple(loaded.gates), "mergegate run")  # positional: named as typed
@@ -40,9 +43,23 @@ def main(args: argparse.Namespace) -> int:
     if args.dry_run:
         return _dry_run(loaded, selection, base, environ, jobs, args.config, args.no_color)
     redactor = make_redactor(loaded, environ)
+    identity = config_identity(loaded)  # before any gate could touch the file
     with reproducing_with(str(args.config)):  # every report's reproduce line names -c FILE
         run, console = _run(loaded, selection, base, environ, jobs, args, redactor)
-        return _report(run, console, loaded, args, environ, redactor)
+        return _report(replace(run, config=identity), console, loaded, args, environ, redactor)
+
+
+def config_identity(loaded: LoadedConfig) -> str:
+    """Which gates.yaml ran: its path from the repository top and its content's digest.
+
+    `merge` refuses shard reports of different files, so one project's pass can never
+    stand in for another project's gate of the same name.
+    """
+    import hashlib
+
+    text = loaded.path.read_bytes().replace(b"\r\n", b"\n")  # a checkout's line endings
+    digest = hashlib.sha256(text).hexdigest()
+    return f"{_repo_prefix(loaded.root)}{loaded.path.name} sha256:{digest}"
 
 
 def _durations(args: argparse.Namespace) -> dict[str, float] | None:
@@ -107,7 +124,7 @@ def _run(
         environ,
         procs,
         redactor,
-        RunOptions(jobs=jobs, fail_fast=args.fail_fast),
+        RunOptions(jobs=jobs, fail_fast=args.fail_fast, cache=not getattr(args, "no_cache", False)),
         Events(started=console.started, finished=console.finished),
     )
     guard = _before_gates(loaded, selection, base, args, environ)
@@ -118,7 +135,9 @@ def _run(
     finally:
         console.end()
         procs.close()
-    return guard.finish(run, redactor), console
+    finished = guard.finish(run, redactor)
+    runner.keep_passes(finished)  # after the tree guard: a run that rewrote files keeps nothing
+    return finished, console
 
 
 def _before_gates(

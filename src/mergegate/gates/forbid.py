@@ -176,12 +176,51 @@ def _rule(
         block = None if _NO_PREFILTER.search(source) else engine.compile(source, engine.MULTILINE)
     except (re.error, regex.error) as exc:
         raise RuleError(f"pattern {name!r} is not a valid regular expression: {exc}") from None
+    if not builtin and needs_newline(source):
+        raise RuleError(
+            f"pattern {name!r} needs a newline (`\\n`), but text is matched one line at a "
+            "time, so it could never match and would pass every file; match a line's end "
+            "with `$`, or split it into one pattern per line"
+        )
     if line.search("") is not None:
         raise RuleError(
             f"pattern {name!r} matches the empty string, so it would flag every line; "
             "make it require at least one character"
         )
     return Rule(name, line, block, builtin, anchors, fold)
+
+
+_VERBOSE = re.compile(r"\(\?[a-zA-Z]*x")
+
+
+def needs_newline(source: str) -> bool:
+    """A required `\\n` (or a literal newline outside verbose mode) outside a class.
+
+    `\\n?`, `\\n*` and `[^\\n]` may match within one line and are left alone.
+    """
+    verbose = _VERBOSE.search(source) is not None
+    i, in_class = 0, False
+    while i < len(source):
+        ch = source[i]
+        if ch == "\\":
+            if not in_class and source[i + 1 : i + 2] == "n" and not _optional(source, i + 2):
+                return True
+            i += 2
+        elif in_class:
+            in_class, i = ch != "]", i + 1
+        elif ch == "[":
+            i += 2 if source[i + 1 : i + 2] == "^" else 1
+            i += 1 if source[i : i + 1] == "]" else 0  # a leading `]` is a literal
+            in_class = True
+        else:
+            if ch == "\n" and not verbose and not _optional(source, i + 1):
+                return True
+            i += 1
+    return False
+
+
+def _optional(source: str, at: int) -> bool:
+    return source.startswith(("?", "*", "{0"), at)
 
 
 def preview(matched: str) -> str:

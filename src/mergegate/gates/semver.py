@@ -23,6 +23,7 @@ from mergegate.semver.api import (
     ApiChange,
     ApiError,
     PythonPackage,
+    missing_python_path,
     path_changes,
     python_changes,
 )
@@ -109,6 +110,9 @@ def _api_changes(
     changes = path_changes(changed, ctx.gate.api.paths)
     if not ctx.gate.api.python:
         return changes, True
+    problem = missing_python_path(ctx.root, ctx.gate.api.python)
+    if problem:  # checked before the fast path: a wrong path must never read as "no change"
+        raise ApiError(problem)
     package = PythonPackage(ctx.gate.api.python)
     touched = package.touched_by(changed)
     if not touched:
@@ -246,8 +250,9 @@ def _plan_api(ctx: PlanContext[SemverGate], problems: list[str]) -> list[str]:
     lines = []
     if api.python:
         lines.append(f"api.python: {api.python} (griffe, only when its Python sources changed)")
-        if not (ctx.root / api.python).exists():
-            problems.append(f"api.python: {api.python} does not exist")
+        problem = missing_python_path(ctx.root, api.python)
+        if problem:
+            problems.append(problem)
     if api.paths:
         lines.append(f"api.paths: {', '.join(api.paths)} (any change needs {api.level})")
         try:

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from mergegate import filematch
+from mergegate import baseline, filematch
 from mergegate.gates import GateContext, PlanContext, PlanInfo, missing_executable
 from mergegate.junit_count import Counts, FailedTest, JUnitError, Tally
 from mergegate.proc import ProcResult, display_command
@@ -54,7 +54,13 @@ class Tested:
 
 
 def run(ctx: GateContext[TestsGate]) -> Outcome:
-    gate = ctx.gate
+    floors = baseline.floors(ctx.name, ctx.gate, ctx.root, ctx.base)
+    if isinstance(floors, str):  # `baseline` that cannot be read blocks before the suite runs
+        return _outcome(Status.ERROR, floors, None, {})
+    return floors.mark(_run(ctx, floors.gate))
+
+
+def _run(ctx: GateContext[TestsGate], gate: TestsGate) -> Outcome:
     writes_junit = gate.run is not None and gate.count_from == "junit"
     before = _snapshot(ctx) if writes_junit else {}
     if writes_junit and (problem := make_report_dirs(ctx.root, gate.junit)) is not None:
@@ -105,13 +111,13 @@ def plan(ctx: PlanContext[TestsGate]) -> PlanInfo:
 def judge(gate: TestsGate, counts: Counts, result: ProcResult | None) -> tuple[Status, str]:
     """Status and one-line reason for ``counts`` against the gate's thresholds."""
     problems: list[str] = []
-    below = counts.passed < gate.min_passed
+    below = counts.passed < baseline.floor_of(gate)
     if below:
         problems.append(f"{counts.passed} passed < {gate.min_passed} required")
     if counts.broken > gate.max_failed:
         limit = f" (max_failed: {gate.max_failed})" if gate.max_failed else ""
         problems.append(f"{_broken_phrase(counts)}{limit}: {_names(counts)}")
-    if gate.max_skipped is not None and counts.skipped > gate.max_skipped:
+    if (ceiling := baseline.ceiling_of(gate)) is not None and counts.skipped > ceiling:
         problems.append(f"{counts.skipped} skipped > {gate.max_skipped} allowed")
     if result is not None and result.returncode != 0 and counts.broken == 0:
         problems.append(_failed_without_failures(result, counts))

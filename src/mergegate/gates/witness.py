@@ -8,13 +8,16 @@ with ``require_new_entry`` when the manifest has no entry beyond those at base
 The trusted ``public_key`` is read from the base ref, so a change cannot swap
 the key that judges it: a key absent at base is an error, and so is a base that
 does not resolve (never a fall-back to the working tree's key, which the change
-controls). The details say which base the key came from.
+controls). The key is read at the base branch's tip, not at the fork point, so a
+key revoked on the base since the change forked no longer judges it. The details
+say which base the key came from.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from mergegate import git
@@ -119,14 +122,24 @@ def trusted_key(ctx: GateContext[WitnessGate]) -> TrustedKey:
             f"public_key {rel} is trusted only as it is on the base ref, and no base resolves "
             f"(the change's own copy could be the attacker's): {exc}"
         ) from None
-    data = git.show_file(ctx.root, base.sha, rel)
+    tip = key_commit(ctx.root, base)
+    data = git.show_file(ctx.root, tip, rel)
     if data is None:
         raise WitnessError(
-            f"public_key {rel} does not exist at base {base.ref} ({base.sha[:12]}): the key "
+            f"public_key {rel} does not exist at base {base.ref} ({tip[:12]}): the key "
             f"that judges a change must already be on {base.ref}; merge the key first"
         )
-    source = f"base {base.ref} ({base.sha[:12]})"
+    source = f"base {base.ref} ({tip[:12]})"
     return TrustedKey(public_key_from_pem(data, f"{rel} at {source}"), source)
+
+
+def key_commit(root: Path, base: git.Base) -> str:
+    """The base ref's tip, not the fork point: a key rotated (revoked) on the base branch
+    after the change forked must judge it."""
+    tip = git.rev_parse(root, base.ref)
+    if tip is None:
+        raise GitError(f"base ref {base.ref} no longer resolves; {git.fetch_hint(base.ref)}")
+    return tip
 
 
 def new_entries(
@@ -256,7 +269,7 @@ def _plan_key(ctx: PlanContext[WitnessGate], rel: str) -> list[str]:
         return problems
     base = ctx.base.get()
     try:
-        if git.show_file(ctx.root, base.sha, rel) is None:
+        if git.show_file(ctx.root, key_commit(ctx.root, base), rel) is None:
             return [f"public key {rel} does not exist at base {base.ref}; merge the key first"]
     except GitError as exc:
         return [str(exc)]

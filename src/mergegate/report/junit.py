@@ -4,7 +4,10 @@ Every string is cleaned first (ANSI escapes, control characters, lone
 surrogates, U+FFFE/U+FFFF), output tails are bounded, and `time` is always
 present. Mapping: failed -> failure; error/timeout -> error; a skip that blocks
 (a failed need) -> error; other skips and non-blocking problems -> skipped.
-Invariant: failures + errors > 0 exactly when the run does not allow the merge.
+Invariant: failures + errors > 0 exactly when the exit code is not 0. An
+interrupted run (exit 130) always carries an `interrupted` testcase with an
+error, even when every gate that finished passed or only a non-blocking one
+was running.
 """
 
 from __future__ import annotations
@@ -68,18 +71,42 @@ def _mask_tree(root: ET.Element, mask: Mask) -> None:
                 element.set(key, mask(value))
 
 
+def _interrupted_case() -> object:
+    from junit_xml import TestCase
+
+    case = TestCase(name="interrupted", classname="gates.run", elapsed_sec=0.0)
+    message = "the run was interrupted (exit 130): gates that did not finish are marked"
+    case.add_error_info(message=message, output=message, error_type="interrupted")
+    return case
+
+
+def _cached_property(case: ET.Element, result: GateResult) -> None:
+    """A pass reused from the result cache says so: <property name="mergegate.cached">."""
+    cached = result.details.get("cached")
+    if not isinstance(cached, dict):
+        return
+    value = f"{cached.get('commit') or 'uncommitted'} at {cached.get('at')}"
+    props = ET.Element("properties")
+    ET.SubElement(props, "property", {"name": "mergegate.cached", "value": xml_safe(value)})
+    case.insert(0, props)
+
+
 def render(run: RunResult, mask: Mask = str) -> str:
     from junit_xml import TestSuite
 
     run = masked_run(run, mask)
+    cases = [_case(g) for g in run.gates]
+    if run.interrupted:
+        cases.append(_interrupted_case())
     # A partial run (--only/--skip/--shard) says so: its green is not a merge verdict.
     properties = {"partial": "true", "not_run": ",".join(run.not_run)} if run.partial else None
-    suite = TestSuite(
-        "mergegate", [_case(g) for g in run.gates], timestamp=None, properties=properties
-    )
+    suite = TestSuite("mergegate", cases, timestamp=None, properties=properties)
     element = suite.build_xml_doc()
     for case in element.iter("testcase"):
         case.set("time", case.get("time") or "0.000000")
+    # gates first, in order; an `interrupted` case may follow them
+    for case, result in zip(element.iter("testcase"), run.gates, strict=False):
+        _cached_property(case, result)
     element.set("time", f"{run.duration:.6f}")
     root = ET.Element(
         "testsuites",
