@@ -10,9 +10,6 @@ import pytest
 
 from mergegate.config import (
     MAX_CONFIG_BYTES,
-    CommandGate,
-    ForbidGate,
-    TestsGate,
     decode_config,
     json_schema,
     load_config,
@@ -20,6 +17,7 @@ from mergegate.config import (
     parse_duration,
 )
 from mergegate.errors import ConfigError
+from mergegate.spec import CommandSpec, ForbidSpec, TestsSpec
 from tests.helpers import run_cli, write_config
 
 
@@ -62,15 +60,15 @@ def test_valid_config_with_every_kind_loads(tmp_path: Path) -> None:
     loaded = load_config(path)
     gates = loaded.gates
     assert list(gates) == ["lint", "unit-tests", "smoke", "witness", "semver", "no-secrets"]
-    assert isinstance(gates["lint"], CommandGate)
+    assert isinstance(gates["lint"], CommandSpec)
     tests = gates["unit-tests"]
-    assert isinstance(tests, TestsGate)
+    assert isinstance(tests, TestsSpec)
     assert tests.min_passed == 1999
     assert tests.junit == ("reports/junit/*.xml",)
     assert tests.needs == ("lint",)
     assert loaded.timeout_of(tests) == 900.0
     assert loaded.env_of(tests) == {"CI": "true", "N": "3"}
-    assert isinstance(gates["no-secrets"], ForbidGate)
+    assert isinstance(gates["no-secrets"], ForbidSpec)
     assert loaded.config.reports.json_ == "out/g.json"
     assert loaded.root == tmp_path.resolve()
 

@@ -13,13 +13,15 @@ from pathlib import Path
 
 import pytest
 
-from mergegate.config import ForbidGate, load_config
+from mergegate.config import load_config
 from mergegate.forbid_patterns import SECRETS
 from mergegate.gates import GateContext, PlanContext
 from mergegate.gates import forbid as forbid_gate
 from mergegate.git import LazyBase
 from mergegate.proc import ProcessManager
 from mergegate.results import Outcome, Status
+from mergegate.spec import ForbidSpec as ForbidGate
+from mergegate.spec import compile_gate
 from tests.helpers import (
     commit_all,
     gate_json,
@@ -191,7 +193,11 @@ def test_builtin_patterns_ignore_look_alikes() -> None:
 
 
 def _gate(**kw: object) -> ForbidGate:
-    return ForbidGate.model_validate({"kind": "forbid", **kw})
+    from mergegate.config import ForbidGate as ForbidModel
+
+    spec = compile_gate(ForbidModel.model_validate({"kind": "forbid", **kw}))
+    assert isinstance(spec, ForbidGate)
+    return spec
 
 
 def test_preview_never_shows_a_short_match_whole() -> None:

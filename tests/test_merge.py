@@ -9,8 +9,9 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mergegate.config import LoadedConfig, parse_config
+from mergegate.config import parse_config
 from mergegate.plan import assign_shards, balance, select, shard_of
+from mergegate.spec import LoadedConfig, compile_config
 from tests.helpers import gate_json, load_json, parse_junit, run_cli, write_config
 
 CONFIG = """
@@ -110,7 +111,7 @@ def test_merge_refuses_garbage(repo: Path) -> None:
 def gates_config(needs: dict[str, list[str]]) -> LoadedConfig:
     gates = {name: {"run": "true", "needs": deps} for name, deps in needs.items()}
     text = json.dumps({"version": 1, "gates": gates})  # JSON is YAML
-    return LoadedConfig(parse_config(text), Path("gates.yaml"), Path.cwd())
+    return LoadedConfig(compile_config(parse_config(text)), Path("gates.yaml"), Path.cwd())
 
 
 @st.composite

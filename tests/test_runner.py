@@ -500,10 +500,12 @@ def test_a_gate_stuck_in_python_is_abandoned_as_a_timeout(
     from mergegate.redact import Redactor
     from mergegate.results import Outcome
     from mergegate.runner import Runner, RunOptions
+    from mergegate.spec import SmokeSpec
 
     stuck = types.ModuleType("stuck_kind")
     release = threading.Event()
     stuck.run = lambda ctx: release.wait(60) and Outcome.passed("too late")  # type: ignore[attr-defined]
+    stuck.SPEC = SmokeSpec  # type: ignore[attr-defined]
     sys.modules["stuck_kind"] = stuck
     monkeypatch.setitem(kinds.KINDS, "smoke", "stuck_kind")
     path = write_config(
@@ -592,6 +594,7 @@ def test_a_gate_computing_past_its_cpu_budget_is_abandoned(
     from mergegate.redact import Redactor
     from mergegate.results import Outcome
     from mergegate.runner import Runner
+    from mergegate.spec import SmokeSpec
 
     release = threading.Event()
 
@@ -602,6 +605,7 @@ def test_a_gate_computing_past_its_cpu_budget_is_abandoned(
 
     burner = types.ModuleType("burner_kind")
     burner.run = spin  # type: ignore[attr-defined]
+    burner.SPEC = SmokeSpec  # type: ignore[attr-defined]
     sys.modules["burner_kind"] = burner
     monkeypatch.setitem(kinds.KINDS, "smoke", "burner_kind")
     body = "version: 1\ngates:\n  spins: {kind: smoke, scripts: x, timeout: 1}\n"

@@ -6,12 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from mergegate.config import SemverGate, load_config
+from mergegate.config import load_config
 from mergegate.gates import PlanContext
 from mergegate.gates import semver as semver_gate
 from mergegate.git import LazyBase
 from mergegate.proc import ProcessManager
 from mergegate.results import Status
+from mergegate.spec import SemverSpec as SemverGate
 from tests.helpers import git, init_repo, run_cli
 from tests.test_gate_semver import (
     INIT,

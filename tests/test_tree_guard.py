@@ -55,6 +55,8 @@ def test_a_gate_that_rewrites_a_tracked_file_blocks_and_is_named(tmp_path: Path)
     assert case is not None
     assert case.find("error") is not None
     assert "tree-unchanged" in output
+    assert "reproduce: mergegate run\n" in output  # the whole run, not --only tree-unchanged
+    assert "--only tree-unchanged" not in output
 
 
 def test_a_dirty_tree_at_start_is_no_false_block(tmp_path: Path) -> None:

@@ -57,11 +57,11 @@ def run(ctx: Context) -> Section:
         Variant(
             "file", "floor: sh, `cat > file`", ("sh", "-c", f"{cat} > {spool}"), repo, env, "floor"
         ),
-        Variant("mg", "mergegate run", (*tools.mergegate, "run"), repo, env),
+        Variant("mg", "mergegate run", (*tools.mergegate, "run", "--no-cache"), repo, env),
         Variant(
             "silent",
             "mergegate run, same gate silent",
-            (*tools.mergegate, "run", "-c", "silent.yaml"),
+            (*tools.mergegate, "run", "--no-cache", "-c", "silent.yaml"),
             repo,
             env,
         ),

@@ -38,7 +38,11 @@ def run(ctx: Context) -> Section:
             "floor",
         ),
         Variant(
-            "mg", f"mergegate --jobs {CHECKS}", (*tools.mergegate, "run", "--jobs", "4"), repo, env
+            "mg",
+            f"mergegate --jobs {CHECKS}",
+            (*tools.mergegate, "run", "--no-cache", "--jobs", "4"),
+            repo,
+            env,
         ),
     ]
     pairs = [Pair("mg", "floor", "mergegate ÷ `&`/`wait`")]

@@ -99,6 +99,9 @@ def child_env(scratch: Path) -> dict[str, str]:
     }
     env.update(_GIT_ENV)
     env["PRE_COMMIT_HOME"] = str(scratch / "pre-commit-home")
+    # mergegate's compiled-plan cache (and pre-commit's hook cache) start empty each
+    # bench run; the warm-up round fills them, as a developer's first run would
+    env["XDG_CACHE_HOME"] = str(scratch / "xdg-cache")
     return env
 
 

@@ -16,10 +16,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from mergegate.config import TestsGate
 from mergegate.errors import GitError
 from mergegate.git import LazyBase, show_file
 from mergegate.results import Annotation, JSONValue, Outcome, Status
+from mergegate.spec import TestsSpec as TestsGate
 
 BASELINE_PATH = ".mergegate/baseline.json"
 FORMAT = 1
@@ -179,4 +179,4 @@ def _combine(gate: TestsGate, base: Counts, here: Counts | None, ref: str) -> Fl
         update["max_skipped"] = ceiling
         details["max_skipped"] = {"base": base["skipped"], "used": ceiling}
     details["lowered"] = list(lowered)
-    return Floors(gate.model_copy(update=update), tuple(lowered), details)
+    return Floors(replace(gate, **update), tuple(lowered), details)

@@ -25,17 +25,18 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from mergegate import __version__, globs
-from mergegate.config import GateBase, LoadedConfig
 from mergegate.errors import GitError
 from mergegate.git import LazyBase, git_bytes, head_commit
 from mergegate.proc import ProcessManager, shell_argv
 from mergegate.results import GateResult, JSONValue, Outcome, Status
+from mergegate.spec import GateSpec as GateBase  # the run path works on compiled specs
+from mergegate.spec import LoadedConfig, dump_gate
 
 FORMAT = 1
 VERSION_TIMEOUT = 60.0  # seconds for one `version_of` command
@@ -189,7 +190,7 @@ def _hashed(value: str | None) -> str | None:
 
 def definition(loaded: LoadedConfig, name: str, gate: GateBase) -> dict[str, JSONValue]:
     """The gate as validated, plus the defaults that apply to it."""
-    dumped: dict[str, JSONValue] = gate.model_dump(mode="json", by_alias=True)
+    dumped: dict[str, JSONValue] = dump_gate(gate)
     return {
         "name": name,
         "gate": dumped,
@@ -275,7 +276,11 @@ class GateCache:
         }
 
     def _version(
-        self, cmd: str | list[str], gate: GateBase, env: Mapping[str, str], cancel: threading.Event
+        self,
+        cmd: str | Sequence[str],
+        gate: GateBase,
+        env: Mapping[str, str],
+        cancel: threading.Event,
     ) -> str:
         argv = shell_argv(cmd) if isinstance(cmd, str) else list(cmd)
         result = self.procs.run(

@@ -11,14 +11,12 @@ from __future__ import annotations
 import codecs
 import difflib
 import math
-import os
 import re
-import stat
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Union
 
 from pydantic import (
     BaseModel,
@@ -35,6 +33,10 @@ from pydantic import (
 
 from mergegate.config_messages import plain_message
 from mergegate.errors import SHOWN_CHARS, ConfigError, ConfigIssue, clip, masking, shorten
+from mergegate.plan import needs_depths
+from mergegate.plancache import MAX_CONFIG_BYTES as MAX_CONFIG_BYTES
+from mergegate.plancache import read_config_bytes
+from mergegate.spec import DEFAULT_TIMEOUT, LoadedConfig, compile_config
 from mergegate.yamlload import Located, YamlError, load_yaml
 
 if TYPE_CHECKING:
@@ -42,8 +44,6 @@ if TYPE_CHECKING:
 
 GATE_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 DURATION_RE = re.compile(r"^(?:(?P<h>[0-9]+)h)?(?:(?P<m>[0-9]+)m)?(?:(?P<s>[0-9]+)s)?$")
-DEFAULT_TIMEOUT = 15 * 60.0
-KINDS = ("command", "tests", "smoke", "witness", "semver", "forbid")
 
 
 # -- value types ------------------------------------------------------------------
@@ -343,16 +343,8 @@ def _kind_of(value: Any) -> str:
     return str(getattr(value, "kind", "command"))
 
 
-Gate = Annotated[
-    Annotated[CommandGate, Tag("command")]
-    | Annotated[TestsGate, Tag("tests")]
-    | Annotated[SmokeGate, Tag("smoke")]
-    | Annotated[WitnessGate, Tag("witness")]
-    | Annotated[SemverGate, Tag("semver")]
-    | Annotated[ForbidGate, Tag("forbid")],
-    Discriminator(_kind_of),
-]
-GATE_MODELS: dict[str, type[GateBase]] = {
+# the built-in kinds' models, defined above; any other registered kind brings its own
+_BUILTIN_MODELS: dict[str, type[GateBase]] = {
     "command": CommandGate,
     "tests": TestsGate,
     "smoke": SmokeGate,
@@ -360,6 +352,25 @@ GATE_MODELS: dict[str, type[GateBase]] = {
     "semver": SemverGate,
     "forbid": ForbidGate,
 }
+
+
+def _gate_models() -> dict[str, type[GateBase]]:
+    """Kind -> model for every kind in the registry (mergegate.gates.KINDS), in its order."""
+    from mergegate.gates import KINDS as REGISTRY
+    from mergegate.gates import kind_module
+
+    return {k: _BUILTIN_MODELS.get(k) or kind_module(k).model() for k in REGISTRY}
+
+
+GATE_MODELS = _gate_models()
+KINDS = tuple(GATE_MODELS)
+if TYPE_CHECKING:
+    Gate = GateBase
+else:  # a discriminated union of every registered kind's model
+    Gate = Annotated[
+        Union[tuple(Annotated[m, Tag(k)] for k, m in GATE_MODELS.items())],  # noqa: UP007
+        Discriminator(_kind_of),
+    ]
 
 
 class Config(_Model):
@@ -374,79 +385,19 @@ class Config(_Model):
 # -- loading ----------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class LoadedConfig:
-    config: Config
-    path: Path
-    root: Path  # the directory gates.yaml is in: every relative path starts here
-
-    @property
-    def gates(self) -> dict[str, GateBase]:
-        return dict(self.config.gates)
-
-    def timeout_of(self, gate: GateBase) -> float:
-        return gate.timeout if gate.timeout is not None else self.config.defaults.timeout
-
-    def env_of(self, gate: GateBase) -> dict[str, str]:
-        return {**self.config.defaults.env, **gate.env}
-
-    def cwd_of(self, gate: GateBase) -> Path:
-        rel = gate.cwd or self.config.defaults.cwd
-        return self.root / rel if rel else self.root
-
-
-MAX_CONFIG_BYTES = 1024 * 1024  # a gates.yaml is a few KiB; more is a mistake or an attack
-
-
 def load_config(path: Path) -> LoadedConfig:
-    """Read, parse and validate gates.yaml; ConfigError lists every problem found."""
-    shown = str(path)
-    text = decode_config(read_config_bytes(path, shown), shown)
-    config = parse_config(text, shown)
-    return LoadedConfig(config, path, path.resolve().parent)
+    """Read, parse, validate and compile gates.yaml; ConfigError lists every problem found.
 
-
-def _file_issue(shown: str, message: str) -> ConfigError:
-    return ConfigError([ConfigIssue(shown, None, None, "", message)])
-
-
-def read_config_bytes(path: Path, shown: str) -> bytes:
-    """The bytes of a regular file of at most MAX_CONFIG_BYTES, or a ConfigError.
-
-    Opened non-blocking so a fifo cannot stall the open; fstat then refuses
-    anything that is not a regular file (a fifo, /dev/zero, a directory).
+    Always the full path (pydantic and PyYAML); ``mergegate run`` goes through
+    ``plancache.load_plan``, which calls ``load_bytes`` only on a cache miss.
     """
-    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
-    try:
-        fd = os.open(path, flags)
-    except FileNotFoundError:
-        raise _file_issue(shown, "file not found (create one with `mergegate init`)") from None
-    except OSError as exc:
-        raise _file_issue(shown, f"cannot read: {exc.strerror or exc}") from None
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            what = "a directory" if stat.S_ISDIR(info.st_mode) else "not a regular file"
-            raise _file_issue(shown, f"{what}: the configuration must be a regular file")
-        data = _read_at_most(fd, MAX_CONFIG_BYTES + 1)
-    except OSError as exc:
-        raise _file_issue(shown, f"cannot read: {exc.strerror or exc}") from None
-    finally:
-        os.close(fd)
-    if len(data) > MAX_CONFIG_BYTES:
-        raise _file_issue(
-            shown, f"file is larger than {MAX_CONFIG_BYTES // 1024} KiB: is this really gates.yaml?"
-        )
-    return data
+    return load_bytes(read_config_bytes(path, str(path)), path)
 
 
-def _read_at_most(fd: int, limit: int) -> bytes:
-    chunks: list[bytes] = []
-    size = 0
-    while size < limit and (chunk := os.read(fd, min(65536, limit - size))):
-        chunks.append(chunk)
-        size += len(chunk)
-    return b"".join(chunks)
+def load_bytes(data: bytes, path: Path) -> LoadedConfig:
+    """Validate the bytes of the gates.yaml at ``path`` and compile them to specs."""
+    config = parse_config(decode_config(data, str(path)), str(path))
+    return LoadedConfig(compile_config(config), path, path.resolve().parent)
 
 
 def decode_config(data: bytes, shown: str) -> str:
@@ -616,22 +567,6 @@ class _Structure:
                 f"this gate waits on a chain of {deepest[1]} `needs`; at most "
                 f"{MAX_NEEDS_DEPTH} are allowed (gates without `needs` between them run together)",
             )
-
-
-def needs_depths(graph: Mapping[str, Sequence[str]]) -> dict[str, int]:
-    """How many `needs` hops precede each gate, for an acyclic graph; no recursion."""
-    depth: dict[str, int] = {}
-    for root in graph:
-        stack = [root]
-        while stack:
-            node = stack[-1]
-            waiting = [n for n in graph.get(node, ()) if n not in depth]
-            if waiting:
-                stack.extend(waiting)
-                continue
-            stack.pop()
-            depth[node] = 1 + max((depth[n] for n in graph.get(node, ())), default=-1)
-    return depth
 
 
 def _structure_issues(located: Located, shown: str) -> list[ConfigIssue]:

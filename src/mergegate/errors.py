@@ -124,9 +124,27 @@ def write_crash_log(text: str) -> Path:
         except OSError:
             continue
         with os.fdopen(fd, "w", encoding="utf-8", errors="replace") as fh:
-            fh.write(text)
+            fh.write(crash_header() + text)
         return Path(name)
     raise OSError("no writable directory for the crash log")
+
+
+def crash_header() -> str:
+    """What a bug report needs before the traceback: versions, platform, the command."""
+    import platform
+
+    from mergegate import __version__
+    from mergegate.git import git_version
+
+    lines = [
+        f"mergegate: {__version__}",
+        f"python: {sys.version.split()[0]} ({sys.implementation.name}, {sys.executable})",
+        f"git: {git_version()}",
+        f"platform: {platform.platform()}",
+        f"command: {_redact_text(' '.join(sys.argv))}",
+        "",
+    ]
+    return "\n".join(lines) + "\n"
 
 
 def _redact_text(text: str) -> str:

@@ -95,6 +95,14 @@ def git_text(root: Path, *args: str) -> str:
     return git_bytes(root, *args).decode("utf-8", "surrogateescape").strip()
 
 
+def git_version() -> str:
+    """`git --version` (for crash logs), or why it could not be read."""
+    try:
+        return git_text(Path.cwd(), "--version")
+    except (GitError, OSError) as exc:
+        return f"unknown ({exc})"
+
+
 def _nul_split(data: bytes) -> list[str]:
     return [p.decode("utf-8", "surrogateescape") for p in data.split(b"\0") if p]
 

@@ -6,9 +6,10 @@ import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from mergegate.config import GateBase, LoadedConfig
 from mergegate.errors import UsageError
 from mergegate.git import LazyBase
+from mergegate.spec import GateSpec, LoadedConfig
+from mergegate.words import span
 
 
 @dataclass(frozen=True)
@@ -28,7 +29,36 @@ def check_names(names: Iterable[str], known: Sequence[str], flag: str) -> None:
             raise UsageError(f"{flag}: unknown gate {name!r}{hint}; gates are {', '.join(known)}")
 
 
-def needs_closure(gates: Mapping[str, GateBase], names: Iterable[str]) -> set[str]:
+def needs_depths(graph: Mapping[str, Sequence[str]]) -> dict[str, int]:
+    """How many `needs` hops precede each gate, for an acyclic graph; no recursion."""
+    depth: dict[str, int] = {}
+    for root in graph:
+        stack = [root]
+        while stack:
+            node = stack[-1]
+            waiting = [n for n in graph.get(node, ()) if n not in depth]
+            if waiting:
+                stack.extend(waiting)
+                continue
+            stack.pop()
+            depth[node] = 1 + max((depth[n] for n in graph.get(node, ())), default=-1)
+    return depth
+
+
+def waves(needs: Mapping[str, Sequence[str]]) -> list[list[str]]:
+    """Gates grouped by how many `needs` hops precede them (what can start together).
+
+    ``needs`` maps each selected gate to what it needs; needs outside it are ignored.
+    """
+    graph = {name: [n for n in deps if n in needs] for name, deps in needs.items()}
+    grouped: dict[int, list[str]] = {}
+    for name, depth in needs_depths(graph).items():
+        grouped.setdefault(depth, []).append(name)
+    order = {name: i for i, name in enumerate(needs)}
+    return [sorted(grouped[d], key=order.__getitem__) for d in sorted(grouped)]
+
+
+def needs_closure(gates: Mapping[str, GateSpec], names: Iterable[str]) -> set[str]:
     """The named gates and, transitively, every gate they need."""
     todo, seen = list(names), set[str]()
     while todo:
@@ -39,7 +69,7 @@ def needs_closure(gates: Mapping[str, GateBase], names: Iterable[str]) -> set[st
     return seen
 
 
-def _components(gates: Mapping[str, GateBase]) -> list[list[str]]:
+def _components(gates: Mapping[str, GateSpec]) -> list[list[str]]:
     """Groups of gates linked by `needs` (a shard never splits a group)."""
     parent = {n: n for n in gates}
 
@@ -92,7 +122,7 @@ def balance(
 
 
 def assign_shards(
-    gates: Mapping[str, GateBase], total: int, durations: Mapping[str, float] | None = None
+    gates: Mapping[str, GateSpec], total: int, durations: Mapping[str, float] | None = None
 ) -> dict[str, int]:
     """Gate -> shard (1-based): balanced by durations when any gate has one, else hashed."""
     groups = _components(gates)
@@ -154,7 +184,7 @@ def select(
     return Selection(order, frozenset(selected), why_not)
 
 
-def child_env(loaded: LoadedConfig, gate: GateBase, environ: Mapping[str, str]) -> dict[str, str]:
+def child_env(loaded: LoadedConfig, gate: GateSpec, environ: Mapping[str, str]) -> dict[str, str]:
     return {**environ, **loaded.env_of(gate)}
 
 
@@ -184,22 +214,18 @@ def dry_run(
         lines: list[str] = []
         problems: list[str] = []
         if name in selection.selected:
-            lines.append(f"timeout: {_fmt_seconds(loaded.timeout_of(gate))}")
+            lines.append(f"timeout: {span(loaded.timeout_of(gate))}")
             if gate.if_changed:
                 lines.append(_if_changed_line(gate, base))
-            module = kind_module(kind)
-            if module is None:
-                problems.append(f"kind {kind!r} is not implemented in this version of mergegate")
+            cwd = loaded.cwd_of(gate)
+            ctx = PlanContext(name, gate, loaded, base, child_env(loaded, gate, environ), cwd)
+            try:
+                info = kind_module(kind).plan(ctx)
+            except Exception as exc:
+                problems.append(f"could not plan this gate: {type(exc).__name__}: {exc}")
             else:
-                cwd = loaded.cwd_of(gate)
-                ctx = PlanContext(name, gate, loaded, base, child_env(loaded, gate, environ), cwd)
-                try:
-                    info = module.plan(ctx)
-                except Exception as exc:
-                    problems.append(f"could not plan this gate: {type(exc).__name__}: {exc}")
-                else:
-                    lines.extend(info.lines)
-                    problems.extend(info.problems)
+                lines.extend(info.lines)
+                problems.extend(info.problems)
         plans.append(
             GatePlan(
                 name,
@@ -214,32 +240,33 @@ def dry_run(
     return plans
 
 
-def _if_changed_line(gate: GateBase, base: LazyBase) -> str:
+@dataclass(frozen=True)
+class ChangeMatch:
+    ref: str  # the base, as resolved
+    sha: str
+    matching: tuple[str, ...]  # changed paths that match the gate's if_changed globs
+
+
+def match_if_changed(gate: GateSpec, base: LazyBase) -> ChangeMatch:
+    """What decides `if_changed` (the run and --dry-run both ask here); GitError when unknown."""
     from mergegate import globs
+
+    resolved = base.get()
+    matching = globs.filter_paths(base.changed_files(), gate.if_changed)
+    return ChangeMatch(resolved.ref, resolved.sha, tuple(matching))
+
+
+def _if_changed_line(gate: GateSpec, base: LazyBase) -> str:
     from mergegate.errors import GitError
 
     patterns = ", ".join(gate.if_changed)
     try:
-        resolved = base.get()
-        changed = globs.filter_paths(base.changed_files(), gate.if_changed)
+        match = match_if_changed(gate, base)
     except GitError as exc:
         return f"if_changed: {patterns} — base unknown ({exc}); the gate would be an error"
-    verdict = (
-        f"{len(changed)} matching change(s): runs" if changed else "no matching change: skipped"
-    )
-    return f"if_changed: {patterns} — since {resolved.ref} ({resolved.sha[:12]}): {verdict}"
-
-
-def _fmt_seconds(seconds: float) -> str:
-    total = int(seconds)
-    hours, rest = divmod(total, 3600)
-    minutes, secs = divmod(rest, 60)
-    parts = [
-        f"{hours}h" if hours else "",
-        f"{minutes}m" if minutes else "",
-        f"{secs}s" if secs else "",
-    ]
-    return "".join(parts) or f"{seconds:g}s"
+    count = len(match.matching)
+    verdict = f"{count} matching change(s): runs" if count else "no matching change: skipped"
+    return f"if_changed: {patterns} — since {match.ref} ({match.sha[:12]}): {verdict}"
 
 
 def default_jobs() -> int:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 JSONValue = Any  # a value json.dumps accepts: dict/list/str/int/float/bool/None
@@ -113,7 +113,9 @@ class GateResult:
 
     @property
     def reproduce(self) -> str:
-        return f"mergegate run --only {self.name}"
+        from mergegate.words import reproduce
+
+        return reproduce(self.name, self.kind)
 
     def to_dict(self) -> dict[str, JSONValue]:
         return {
@@ -186,9 +188,6 @@ class RunResult:
     @property
     def exit_code(self) -> int:
         return exit_code_for(self.gates, interrupted=self.interrupted)
-
-    def with_gates(self, gates: Iterable[GateResult]) -> RunResult:
-        return replace(self, gates=tuple(gates))
 
     def to_dict(self) -> dict[str, JSONValue]:
         return {

@@ -23,14 +23,15 @@ import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 
-from mergegate import __version__, globs
-from mergegate.config import GateBase, LoadedConfig
+from mergegate import __version__
 from mergegate.errors import GitError, write_crash_log
 from mergegate.git import LazyBase, head_commit
-from mergegate.plan import Selection, child_env
+from mergegate.plan import Selection, child_env, match_if_changed
 from mergegate.proc import ProcessManager
 from mergegate.redact import Redactor
 from mergegate.results import GateResult, Outcome, RunResult, SkipCause, Status
+from mergegate.spec import GateSpec as GateBase  # the run path works on compiled specs
+from mergegate.spec import LoadedConfig
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -351,10 +352,6 @@ class Runner:
         if (hit := self._cache_lookup(name, gate, cancel)) is not None:
             return hit
         module = kind_module(kind_of(gate))
-        if module is None:
-            return Outcome.error(
-                f"kind {kind_of(gate)!r} is not implemented in this version of mergegate"
-            )
         ctx = GateContext(
             name=name,
             gate=gate,
@@ -401,16 +398,15 @@ class Runner:
 
     def _if_changed_skip(self, gate: GateBase) -> Outcome | None:
         try:
-            base = self.base.get()
-            changed = self.base.changed_files()
+            match = match_if_changed(gate, self.base)  # the one if_changed decision
         except GitError as exc:
             return Outcome.error(f"if_changed needs the base to tell what changed: {exc}")
-        if globs.filter_paths(changed, gate.if_changed):
+        if match.matching:
             return None
         return Outcome(
             Status.SKIPPED,
             f"no change matches if_changed ({', '.join(gate.if_changed)}) "
-            f"since {base.ref} ({base.sha[:12]})",
+            f"since {match.ref} ({match.sha[:12]})",
         )
 
     # -- results for gates that never ran ---------------------------------------

@@ -33,10 +33,10 @@ from mergegate.git import git_bytes, git_text
 from mergegate.results import Annotation, GateResult, RunResult, Status
 
 if TYPE_CHECKING:
-    from mergegate.config import LoadedConfig
     from mergegate.git import LazyBase
     from mergegate.plan import Selection
     from mergegate.redact import Redactor
+    from mergegate.spec import LoadedConfig
 
 RESULT_NAME = "tree-unchanged"
 RESULT_KIND = "tree"

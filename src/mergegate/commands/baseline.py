@@ -14,13 +14,16 @@ import json
 import os
 import sys
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from mergegate.baseline import BASELINE_PATH, BaselineError, Counts, parse, render
-from mergegate.config import LoadedConfig, TestsGate, load_config
+from mergegate.config import load_config
 from mergegate.errors import UsageError
 from mergegate.results import EXIT_BLOCKED, GateResult, Status
+from mergegate.spec import LoadedConfig
+from mergegate.spec import TestsSpec as TestsGate
 
 
 def main(args: argparse.Namespace) -> int:
@@ -116,13 +119,13 @@ def _without_baseline(loaded: LoadedConfig, names: Sequence[str]) -> LoadedConfi
     for name in names:
         gate = gates[name]
         assert isinstance(gate, TestsGate)
-        update: dict[str, object] = {}
+        update: dict[str, Any] = {}
         if gate.min_passed == "baseline":
             update["min_passed"] = 0
         if gate.max_skipped == "baseline":
             update["max_skipped"] = None
-        gates[name] = gate.model_copy(update=update)
-    config = loaded.config.model_copy(update={"gates": gates})
+        gates[name] = replace(gate, **update)
+    config = replace(loaded.config, gates=gates)
     return LoadedConfig(config, loaded.path, loaded.root)
 
 

@@ -10,8 +10,9 @@ import json
 import sys
 from pathlib import Path
 
-from mergegate.config import GateBase, load_config
+from mergegate.config import load_config
 from mergegate.results import EXIT_OK
+from mergegate.spec import GateSpec as GateBase
 
 COLUMNS = ("name", "kind", "needs", "if_changed", "blocking")
 

@@ -15,11 +15,13 @@ from types import FrameType
 from typing import TYPE_CHECKING
 
 from mergegate import treeguard
-from mergegate.config import LoadedConfig, load_config
 from mergegate.git import LazyBase
-from mergegate.plan import GatePlan, Selection, check_names, default_jobs, dry_run, select
+from mergegate.plan import Selection, check_names, default_jobs, dry_run, select, waves
+from mergegate.plancache import load_plan
 from mergegate.redact import Redactor
 from mergegate.results import EXIT_BLOCKED, EXIT_OK, RunResult
+from mergegate.spec import LoadedConfig
+from mergegate.words import reproducing_with
 
 if TYPE_CHECKING:
     from mergegate.report.console import ConsoleReporter
@@ -33,7 +35,7 @@ def main(args: argparse.Namespace) -> int:
     if note:
         sys.stderr.write(note)
     args.config = config_arg(args)  # -c, $MERGEGATE_CONFIG, or the nearest gates.yaml
-    loaded = load_config(Path(args.config))
+    loaded = load_plan(Path(args.config))  # compiled once, cached: no pydantic when warm
     check_names(args.gates, tuple(loaded.gates), "mergegate run")  # positional: named as typed
     selection = select(loaded, [*args.only, *args.gates], args.skip, args.shard, _durations(args))
     base = LazyBase(loaded.root, args.base, loaded.config.base, environ)
@@ -42,8 +44,9 @@ def main(args: argparse.Namespace) -> int:
         return _dry_run(loaded, selection, base, environ, jobs, args.config, args.no_color)
     redactor = make_redactor(loaded, environ)
     identity = config_identity(loaded)  # before any gate could touch the file
-    run, console = _run(loaded, selection, base, environ, jobs, args, redactor)
-    return _report(replace(run, config=identity), console, loaded, args, environ, redactor)
+    with reproducing_with(str(args.config)):  # every report's reproduce line names -c FILE
+        run, console = _run(loaded, selection, base, environ, jobs, args, redactor)
+        return _report(replace(run, config=identity), console, loaded, args, environ, redactor)
 
 
 def config_identity(loaded: LoadedConfig) -> str:
@@ -103,12 +106,12 @@ def _run(
     redactor: Redactor,
 ) -> tuple[RunResult, ConsoleReporter]:
     from mergegate.proc import ProcessManager
-    from mergegate.report.console import ConsoleReporter, make_console
+    from mergegate.report.console import ConsoleReporter, make_run_console
     from mergegate.runner import Events, Runner, RunOptions
 
     github = environ.get("GITHUB_ACTIONS") == "true"
     console = ConsoleReporter(
-        make_console(no_color=args.no_color),
+        make_run_console(no_color=args.no_color),
         show_tails=not github,
         verbosity=verbosity(args),
         mask=redactor.redact,
@@ -264,23 +267,6 @@ def _repo_prefix(root: Path) -> str:
         return ""
 
 
-def _waves(plans: list[GatePlan]) -> list[list[str]]:
-    """Gates grouped by how many `needs` hops precede them (what can start together)."""
-    selected = {p.name: p for p in plans if p.selected}
-    level: dict[str, int] = {}
-
-    def depth(name: str) -> int:
-        if name not in level:
-            needs = [n for n in selected[name].needs if n in selected]
-            level[name] = 1 + max((depth(n) for n in needs), default=-1)
-        return level[name]
-
-    waves: dict[int, list[str]] = {}
-    for name in selected:
-        waves.setdefault(depth(name), []).append(name)
-    return [waves[i] for i in sorted(waves)]
-
-
 def _dry_run(
     loaded: LoadedConfig,
     selection: Selection,
@@ -304,7 +290,7 @@ def _dry_run(
         base_line = f"base: {resolved.ref} → {resolved.sha[:12]} (from {resolved.source})"
     except GitError as exc:
         base_line = f"base: unresolved — {exc}"
-    order = " → ".join(", ".join(w) for w in _waves(plans))
+    order = " → ".join(", ".join(w) for w in waves({p.name: p.needs for p in plans if p.selected}))
     header = [
         f"mergegate dry run: {config_name}, {len(selection.selected)} of {len(plans)} gate(s) "
         f"selected, {jobs} at a time; nothing is run",

@@ -1,6 +1,16 @@
-"""Gate kinds: one module per kind, registered here by name.
+"""Gate kinds: one module per kind, and ``KINDS``, the one registry of them.
 
-A kind module provides two functions:
+A kind module provides (the ``Kind`` protocol; each module checks itself
+against it for mypy, since the registry imports nothing until a kind is used):
+
+    SPEC: type[GateSpec]
+        The frozen dataclass its gates compile to (mergegate.spec); the run
+        path reads only this.
+
+    def model() -> type[GateBase]
+        The pydantic model that validates its gates.yaml entries; imported only
+        by the validator (config.py derives the gate union and the schema from
+        the registry), never on a warm run.
 
     def run(ctx: GateContext) -> Outcome
         Decide the gate. Start processes only through ``ctx.run_process`` /
@@ -12,7 +22,8 @@ A kind module provides two functions:
         For --dry-run: what the gate would do (``lines``) and what would
         certainly block it (``problems``). Runs nothing.
 
-Adding a kind is one module here and one line in ``KINDS``.
+Adding a kind is one module here and one line in ``KINDS``: config, schema,
+plan cache, runner and --dry-run all find it through this registry.
 """
 
 from __future__ import annotations
@@ -25,17 +36,17 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import ModuleType
-from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, cast
 
 from mergegate.proc import ProcessManager, ProcResult, display_command, shell_argv
 
 if TYPE_CHECKING:
-    from mergegate.config import GateBase, LoadedConfig
+    from mergegate.config import GateBase
     from mergegate.git import LazyBase
     from mergegate.results import Outcome
+    from mergegate.spec import GateSpec, LoadedConfig
 
-KINDS: dict[str, str] = {
+KINDS: dict[str, str] = {  # kind name -> its module, imported when first used
     "command": "mergegate.gates.command",
     "tests": "mergegate.gates.tests",
     "smoke": "mergegate.gates.smoke",
@@ -44,22 +55,22 @@ KINDS: dict[str, str] = {
     "forbid": "mergegate.gates.forbid",
 }
 
-G = TypeVar("G", bound="GateBase", covariant=True)
+G = TypeVar("G", bound="GateSpec", covariant=True)
 
 
-class KindModule(Protocol):
-    def run(self, ctx: GateContext[GateBase]) -> Outcome: ...
-    def plan(self, ctx: PlanContext[GateBase]) -> PlanInfo: ...
+class Kind(Protocol):
+    """What a kind module provides; ``_: Kind = <module>`` in each lets mypy check it."""
+
+    @property
+    def SPEC(self) -> type[GateSpec]: ...
+    def model(self) -> type[GateBase]: ...
+    def run(self, ctx: GateContext[Any]) -> Outcome: ...
+    def plan(self, ctx: PlanContext[Any]) -> PlanInfo: ...
 
 
-def kind_module(kind: str) -> ModuleType | None:
-    """The module implementing ``kind``, or None when it is not implemented yet."""
-    try:
-        return importlib.import_module(KINDS[kind])
-    except ModuleNotFoundError as exc:
-        if exc.name == KINDS.get(kind):
-            return None
-        raise
+def kind_module(kind: str) -> Kind:
+    """The module implementing ``kind`` (a KeyError for a kind that is not registered)."""
+    return cast("Kind", importlib.import_module(KINDS[kind]))
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from mergegate.config import CommandGate
+from typing import TYPE_CHECKING
+
 from mergegate.gates import (
     GateContext,
     PlanContext,
@@ -12,9 +13,10 @@ from mergegate.gates import (
 )
 from mergegate.proc import display_command
 from mergegate.results import Outcome, Status
+from mergegate.spec import CommandSpec
 
 
-def run(ctx: GateContext[CommandGate]) -> Outcome:
+def run(ctx: GateContext[CommandSpec]) -> Outcome:
     result = ctx.run_spec(ctx.gate.run)
     status = Status(proc_outcome_status(result))
     reason = "exit code 0" if status is Status.PASSED else result.describe_exit()
@@ -27,10 +29,30 @@ def run(ctx: GateContext[CommandGate]) -> Outcome:
     )
 
 
-def plan(ctx: PlanContext[CommandGate]) -> PlanInfo:
+def plan(ctx: PlanContext[CommandSpec]) -> PlanInfo:
     command = display_command(ctx.gate.run)
     missing = missing_executable(ctx.gate.run, ctx.env, ctx.cwd)
     problems = [f"executable not found on PATH: {missing}"] if missing else []
     if not ctx.cwd.is_dir():
         problems.append(f"working directory does not exist: {ctx.cwd}")
     return PlanInfo(lines=[f"run: {command}"], problems=problems)
+
+
+# -- the kind's registration (mergegate.gates.Kind) -----------------------------------
+
+SPEC: type[CommandSpec] = CommandSpec
+
+
+def model() -> type[config.CommandGate]:
+    """The pydantic model of this kind's gates.yaml entries (the validator imports it)."""
+    from mergegate import config
+
+    return config.CommandGate
+
+
+if TYPE_CHECKING:
+    from mergegate import config
+    from mergegate.gates import Kind
+    from mergegate.gates import command as _self
+
+    _checked: Kind = _self

@@ -31,14 +31,14 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
-from mergegate.config import ForbidGate
 from mergegate.errors import GitError
 from mergegate.forbid_patterns import builtin_patterns
 from mergegate.gates import GateContext, PlanContext, PlanInfo
 from mergegate.globs import filter_paths
 from mergegate.results import Annotation, JSONValue, Outcome, Status
+from mergegate.spec import ForbidSpec as ForbidGate
 
 SNIFF_BYTES = 8 * 1024
 BLOCK_BYTES = 1024 * 1024
@@ -616,3 +616,23 @@ def plan(ctx: PlanContext[ForbidGate]) -> PlanInfo:
     except (_Empty, GitError) as exc:
         problems.append(str(exc))
     return PlanInfo(lines=lines, problems=problems)
+
+
+# -- the kind's registration (mergegate.gates.Kind) -----------------------------------
+
+SPEC: type[ForbidGate] = ForbidGate
+
+
+def model() -> type[config.ForbidGate]:
+    """The pydantic model of this kind's gates.yaml entries (the validator imports it)."""
+    from mergegate import config
+
+    return config.ForbidGate
+
+
+if TYPE_CHECKING:
+    from mergegate import config
+    from mergegate.gates import Kind
+    from mergegate.gates import forbid as _self
+
+    _checked: Kind = _self

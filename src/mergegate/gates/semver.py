@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from mergegate.config import SemverGate
 from mergegate.errors import GitError
 from mergegate.gates import GateContext, PlanContext, PlanInfo
 from mergegate.git import Base, candidate_files
@@ -39,6 +39,7 @@ from mergegate.semver.versions import (
     scheme_for,
     source_of,
 )
+from mergegate.spec import SemverSpec as SemverGate
 
 REASON_ITEMS = 3
 MAX_DETAILS = 500
@@ -282,3 +283,23 @@ def untracked_only(root: Path, globs: Sequence[str]) -> str:
         f"; only files git ignores match ({shown}): semver compares the files git tracks "
         "at the base and now, so point api.paths at tracked sources (e.g. src/index.ts)"
     )
+
+
+# -- the kind's registration (mergegate.gates.Kind) -----------------------------------
+
+SPEC: type[SemverGate] = SemverGate
+
+
+def model() -> type[config.SemverGate]:
+    """The pydantic model of this kind's gates.yaml entries (the validator imports it)."""
+    from mergegate import config
+
+    return config.SemverGate
+
+
+if TYPE_CHECKING:
+    from mergegate import config
+    from mergegate.gates import Kind
+    from mergegate.gates import semver as _self
+
+    _checked: Kind = _self

@@ -16,13 +16,14 @@ import shutil
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from mergegate import filematch
-from mergegate.config import SmokeGate
 from mergegate.excerpt import shorten
 from mergegate.gates import GateContext, PlanContext, PlanInfo, proc_outcome_status
 from mergegate.proc import ProcResult
 from mergegate.results import JSONValue, Outcome, Status
+from mergegate.spec import SmokeSpec as SmokeGate
 
 BUILTIN: Mapping[str, tuple[str, ...]] = {
     ".js": ("node",),
@@ -126,7 +127,7 @@ def find_scripts(
 
     found = filematch.find(Path(root), gate.scripts)
     overrides = {suffix.lower(): spec for suffix, spec in gate.interpreter.items()}
-    overrides.setdefault(".py", [project_python(path)])
+    overrides.setdefault(".py", (project_python(path),))
     scripts, refused = [], list(found.refused)
     for match in found.files:
         try:
@@ -202,3 +203,23 @@ def _tail(text: str, limit: int) -> str:
 
 def _plural(n: int, noun: str) -> str:
     return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+# -- the kind's registration (mergegate.gates.Kind) -----------------------------------
+
+SPEC: type[SmokeGate] = SmokeGate
+
+
+def model() -> type[config.SmokeGate]:
+    """The pydantic model of this kind's gates.yaml entries (the validator imports it)."""
+    from mergegate import config
+
+    return config.SmokeGate
+
+
+if TYPE_CHECKING:
+    from mergegate import config
+    from mergegate.gates import Kind
+    from mergegate.gates import smoke as _self
+
+    _checked: Kind = _self

@@ -23,13 +23,15 @@ import stat
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mergegate import baseline, filematch
-from mergegate.config import RunSpec, TestsGate
 from mergegate.gates import GateContext, PlanContext, PlanInfo, missing_executable
 from mergegate.junit_count import Counts, FailedTest, JUnitError, Tally
 from mergegate.proc import ProcResult, display_command
 from mergegate.results import JSONValue, Outcome, Status
+from mergegate.spec import RunValue as RunSpec
+from mergegate.spec import TestsSpec as TestsGate
 from mergegate.summary_lines import TextCounts, parse_summary
 
 NAMES_IN_REASON = 5
@@ -402,3 +404,23 @@ def _text_counts(summary: TextCounts) -> Counts:
 
 def _text_details(summary: TextCounts) -> dict[str, JSONValue]:
     return {"source": "output", "runner": summary.runner, "summary_line": summary.summary}
+
+
+# -- the kind's registration (mergegate.gates.Kind) -----------------------------------
+
+SPEC: type[TestsGate] = TestsGate
+
+
+def model() -> type[config.TestsGate]:
+    """The pydantic model of this kind's gates.yaml entries (the validator imports it)."""
+    from mergegate import config
+
+    return config.TestsGate
+
+
+if TYPE_CHECKING:
+    from mergegate import config
+    from mergegate.gates import Kind
+    from mergegate.gates import tests as _self
+
+    _checked: Kind = _self

@@ -18,14 +18,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from mergegate import git
-from mergegate.config import WitnessGate
 from mergegate.errors import GitError
 from mergegate.gates import GateContext, PlanContext, PlanInfo
 from mergegate.results import Annotation, Outcome, Status
+from mergegate.spec import WitnessSpec as WitnessGate
 from mergegate.witness import WitnessError
+from mergegate.witness.details import EntryDetails, WitnessDetails
 from mergegate.witness.keys import PublicKey, public_key_from_pem
 from mergegate.witness.manifest import (
     MAX_MANIFEST_BYTES,
@@ -173,18 +174,19 @@ def new_entries(
 
 
 def _details(ctx: GateContext[WitnessGate], report: Report, trusted: TrustedKey) -> dict[str, Any]:
-    return {
+    details: WitnessDetails = {  # the names the reports read (witness/details.py)
         "manifest": ctx.gate.manifest,
         "paths": list(ctx.gate.paths),
         "entries": report.entries,
-        "newest": report.newest.to_dict(),
-        "previous": report.previous.to_dict() if report.previous else None,
+        "newest": cast("EntryDetails", report.newest.to_dict()),
+        "previous": cast("EntryDetails", report.previous.to_dict()) if report.previous else None,
         "signature": report.signature,
         "public_key": ctx.gate.public_key,
         "key_source": trusted.source,
         "trusted_keyid": trusted.key.keyid if trusted.key else None,
         "files": report.files,
     }
+    return dict(details)
 
 
 def _annotations(layout: Layout, problems: Sequence[Problem]) -> tuple[Annotation, ...]:
@@ -290,3 +292,23 @@ def _manifest_line(layout: Layout) -> str:
         f"manifest: {layout.manifest}, {len(entries)} entries; newest #{len(entries)}: "
         f"{newest.timestamp} {commit} {newest.message!r} ({len(newest.subjects)} files)"
     )
+
+
+# -- the kind's registration (mergegate.gates.Kind) -----------------------------------
+
+SPEC: type[WitnessGate] = WitnessGate
+
+
+def model() -> type[config.WitnessGate]:
+    """The pydantic model of this kind's gates.yaml entries (the validator imports it)."""
+    from mergegate import config
+
+    return config.WitnessGate
+
+
+if TYPE_CHECKING:
+    from mergegate import config
+    from mergegate.gates import Kind
+    from mergegate.gates import witness as _self
+
+    _checked: Kind = _self

@@ -14,8 +14,10 @@ import threading
 import time
 from typing import IO, TYPE_CHECKING
 
+from mergegate import words
 from mergegate.excerpt import shorten
 from mergegate.redact import Mask
+from mergegate.report.plain import PlainConsole
 from mergegate.report.text import masked_result, masked_run, one_line, xml_safe
 from mergegate.results import GateResult, RunResult, SkipCause, Status
 
@@ -66,11 +68,28 @@ def make_console(file: IO[str] | None = None, *, no_color: bool = False) -> Cons
     )
 
 
-def live_display_wanted(console: Console) -> bool:
+_RICH_ENV = ("FORCE_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE")
+
+
+def make_run_console(*, no_color: bool = False) -> Console | PlainConsole:
+    """make_console, except that a log (no terminal, no colour asked for) gets a PlainConsole.
+
+    rich is then imported only when something needs its layout (a wrap, a rule).
+    """
+    stream = sys.stdout
+    if stream.isatty() or any(os.environ.get(name) for name in _RICH_ENV):
+        return make_console(no_color=no_color)
+    columns = os.environ.get("COLUMNS", "")
+    return PlainConsole(stream, int(columns) if columns.isdigit() else 120)
+
+
+def live_display_wanted(console: Console | PlainConsole) -> bool:
     """Live only on a real interactive terminal; TTY_INTERACTIVE=0/1 decides when set.
 
     FORCE_COLOR asks for colour, not animation: a CI log with colour stays line by line.
     """
+    if isinstance(console, PlainConsole):
+        return False  # a log by construction
     forced = os.environ.get("TTY_INTERACTIVE")
     if forced in ("0", "1"):
         return forced == "1"
@@ -78,11 +97,7 @@ def live_display_wanted(console: Console) -> bool:
     return bool(isatty and isatty()) and console.is_interactive
 
 
-def _fmt_time(seconds: float) -> str:
-    if seconds < 60:
-        return f"{seconds:.1f}s"
-    minutes, secs = divmod(int(seconds), 60)
-    return f"{minutes}m{secs:02d}s"
+_fmt_time = words.duration
 
 
 def _status_text(result: GateResult) -> tuple[str, str]:
@@ -109,7 +124,7 @@ class ConsoleReporter:
 
     def __init__(
         self,
-        console: Console | None = None,
+        console: Console | PlainConsole | None = None,
         *,
         show_tails: bool = True,
         verbosity: int = 0,
@@ -126,20 +141,28 @@ class ConsoleReporter:
 
     # -- while running ------------------------------------------------------------
 
-    def begin(self, total: int, jobs: int, config: str) -> None:
-        from rich.text import Text
+    def _rich(self) -> Console:
+        console = self.console
+        return console.rich() if isinstance(console, PlainConsole) else console
 
+    def _plain(self, text: str) -> bool:
+        """Written by the PlainConsole (True), or left for rich to lay out (False)."""
+        return isinstance(self.console, PlainConsole) and self.console.line(text)
+
+    def begin(self, total: int, jobs: int, config: str) -> None:
         if self.verbosity < 0:
             return
-        self.console.print(
-            Text(f"mergegate: {total} gate(s) from {config}, {jobs} at a time", style="bold")
-        )
+        header = f"mergegate: {total} gate(s) from {config}, {jobs} at a time"
+        if not self._plain(header):
+            from rich.text import Text
+
+            self.console.print(Text(header, style="bold"))
         if self.live_mode:
             from rich.live import Live
 
             self._live = Live(
                 self._render_running(),
-                console=self.console,
+                console=self._rich(),
                 refresh_per_second=8,
                 transient=True,
                 get_renderable=self._render_running,
@@ -150,13 +173,13 @@ class ConsoleReporter:
         with self._lock:
             self._running[name] = (kind, time.monotonic())
         if not self.live_mode and self.verbosity >= 0:
+            if self._plain(f"→ {name} ({kind}) started"):
+                return
             from rich.text import Text
 
             self._line(Text.assemble(("→ ", "cyan"), (name, "bold"), f" ({kind}) started"))
 
     def finished(self, result: GateResult) -> None:
-        from rich.text import Text
-
         result = masked_result(result, self.mask)
         with self._lock:
             self._running.pop(result.name, None)
@@ -164,6 +187,14 @@ class ConsoleReporter:
             return
         label, style = _status_text(result)
         symbol, _, word = label.partition(" ")
+        timing = f" in {_fmt_time(result.duration)}" if result.started is not None else ""
+        why = ""
+        if result.reason and result.status is not Status.PASSED:
+            why = f" — {self.mask(one_line(clean_output(result.reason), 120))}"
+        if self._plain(f"{symbol} {result.name} {word}{timing}{why}"):
+            return
+        from rich.text import Text
+
         line = Text.assemble((symbol, style), " ", (result.name, "bold"), " ", (word, style))
         if result.started is not None:
             line.append(f" in {_fmt_time(result.duration)}", style="dim")
@@ -207,10 +238,50 @@ class ConsoleReporter:
     # -- after ----------------------------------------------------------------------
 
     def summary(self, run: RunResult, reports: list[str]) -> None:
+        run = masked_run(run, self.mask)
+        if self.verbosity >= 0:
+            self._table(run)
+        for warning in run.warnings:
+            self._say(self.mask(f"warning: {warning}"), "yellow")
+        for result in run.gates:
+            if result.status is not Status.PASSED and not (
+                result.status is Status.SKIPPED and not result.blocks
+            ):
+                self._failure_block(result)
+            elif self.verbosity > 0 and result.output_tail.strip():
+                self._output_block(result)
+        self._verdict(run, reports)
+
+    def _say(self, text: str, style: str = "") -> None:
+        """One line of our own words: plain when it fits, else rich wraps it."""
+        if not self._plain(text):
+            from rich.text import Text
+
+            self.console.print(Text(text, style=style))
+
+    def _table(self, run: RunResult) -> None:
+        header = ("gate", "kind", "status", "time", "reason")
+        rows = [
+            (
+                r.name,
+                r.kind,
+                _status_text(r)[0],
+                _fmt_time(r.duration) if r.started else "—",
+                self.mask(one_line(clean_output(r.reason), 200)),
+            )
+            for r in run.gates
+        ]
+        if isinstance(self.console, PlainConsole) and self.console.line(""):
+            if self.console.table(header, rows):
+                return
+        else:
+            self.console.print()
+        self._rich_table(run)
+
+    def _rich_table(self, run: RunResult) -> None:
         from rich.table import Table
         from rich.text import Text
 
-        run = masked_run(run, self.mask)
         table = Table(title=None, show_edge=False, header_style="bold", expand=False)
         for column in ("gate", "kind", "status", "time", "reason"):
             table.add_column(
@@ -227,19 +298,7 @@ class ConsoleReporter:
                 _fmt_time(result.duration) if result.started else "—",
                 Text(self.mask(one_line(clean_output(result.reason), 200))),
             )
-        if self.verbosity >= 0:
-            self.console.print()
-            self.console.print(table)
-        for warning in run.warnings:
-            self.console.print(Text(self.mask(f"warning: {warning}"), style="yellow"))
-        for result in run.gates:
-            if result.status is not Status.PASSED and not (
-                result.status is Status.SKIPPED and not result.blocks
-            ):
-                self._failure_block(result)
-            elif self.verbosity > 0 and result.output_tail.strip():
-                self._output_block(result)
-        self._verdict(run, reports)
+        self.console.print(table)
 
     def _tail(self, result: GateResult) -> None:
         from rich.text import Text
@@ -278,8 +337,6 @@ class ConsoleReporter:
         self.console.print(Text.assemble("reproduce: ", (result.reproduce, "bold cyan")))
 
     def _verdict(self, run: RunResult, reports: list[str]) -> None:
-        from rich.text import Text
-
         counts: dict[str, int] = {}
         for result in run.gates:
             if result.skip_cause is not SkipCause.SELECTION:
@@ -287,19 +344,18 @@ class ConsoleReporter:
         tally = ", ".join(f"{n} {s}" for s, n in counts.items()) or "no gate ran"
         if run.partial:
             tally += f"; {len(run.not_run)} not run"
-        self.console.print()
+        self._say("")
         if run.interrupted:
-            self.console.print(Text(f"✘ interrupted — merge blocked ({tally})", style="bold red"))
+            self._say(f"✘ interrupted — merge blocked ({tally})", "bold red")
         elif run.blocked:
             blockers = ", ".join(g.name for g in run.gates if g.blocks)
-            self.console.print(Text(f"✘ merge blocked by {blockers} ({tally})", style="bold red"))
+            self._say(f"✘ merge blocked by {blockers} ({tally})", "bold red")
         elif run.partial:
-            line = f"✔ selected gates passed — not a merge verdict ({tally})"
-            self.console.print(Text(line, style="bold green"))
+            self._say(f"✔ selected gates passed — not a merge verdict ({tally})", "bold green")
         else:
-            self.console.print(Text(f"✔ merge allowed ({tally})", style="bold green"))
+            self._say(f"✔ merge allowed ({tally})", "bold green")
         if reports:
-            self.console.print(Text(f"reports: {', '.join(reports)}", style="dim"))
+            self._say(f"reports: {', '.join(reports)}", "dim")
 
 
 def print_plan(

@@ -16,6 +16,7 @@ import secrets
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 
+from mergegate import words
 from mergegate.redact import Mask
 from mergegate.report.text import masked_run
 from mergegate.results import Annotation, GateResult, RunResult, Status
@@ -178,11 +179,7 @@ def inert(text: str) -> str:
     return f"::stop-commands::{token}\n{text}::{token}::\n"
 
 
-def _duration(seconds: float) -> str:
-    if seconds < 60:
-        return f"{seconds:.1f}s"
-    minutes, secs = divmod(round(seconds), 60)
-    return f"{minutes}m{secs:02d}s"
+_duration = words.duration
 
 
 def _group_title(result: GateResult) -> str:

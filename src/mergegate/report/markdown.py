@@ -19,10 +19,11 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from mergegate import excerpt
+from mergegate import excerpt, words
 from mergegate.redact import Mask
 from mergegate.report.text import masked_run, strip_ansi
 from mergegate.results import GateResult, RunResult, Status
+from mergegate.witness.details import ENTRY_LABELS
 
 MAX_BYTES = 1024 * 1024  # GitHub's limit for one step's summary
 BUDGET = MAX_BYTES - 8 * 1024  # headroom for whatever else the step appends
@@ -124,14 +125,7 @@ def _tail(text: str, lines: int = TAIL_LINES, chars: int = TAIL_CHARS) -> tuple[
 # -- formatting ---------------------------------------------------------------------
 
 
-def duration(seconds: float) -> str:
-    if seconds < 60:
-        return f"{seconds:.1f}s"
-    minutes, secs = divmod(round(seconds), 60)
-    if minutes < 60:
-        return f"{minutes}m{secs:02d}s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h{minutes:02d}m{secs:02d}s"
+duration = words.duration
 
 
 def _utc(epoch: float) -> str:
@@ -157,10 +151,7 @@ def is_failure(result: GateResult) -> bool:
 
 
 def reproduce(result: GateResult, extra: MergeRecord | None) -> str:
-    config = extra.config if extra and extra.config else None
-    if config and config != "gates.yaml":
-        return f"mergegate run -c {config} --only {result.name}"
-    return result.reproduce
+    return words.reproduce(result.name, result.kind, extra.config if extra else None)
 
 
 # -- sections -----------------------------------------------------------------------
@@ -313,26 +304,8 @@ def record(run: RunResult, extra: MergeRecord | None, compact: bool) -> list[str
     return parts
 
 
-# -- witness entries (keys read defensively: the gate decides what it records) -------
-
-_VERIFIED_KEYS = ("newest", "entry", "verified", "verified_entry")
-_PREVIOUS_KEYS = ("previous", "previous_entry", "rollback")
-_ENTRY_FIELDS = (
-    ("entry", "entry"),
-    ("index", "entry"),
-    ("message", "message"),
-    ("timestamp", "time"),
-    ("time", "time"),
-    ("commit", "commit"),
-    ("sha256", "digest"),
-    ("digest", "digest"),
-    ("files", "files"),
-    ("keyids", "signed by"),
-)
-
-
-def _first(details: Mapping[str, object], keys: Iterable[str]) -> object:
-    return next((details[k] for k in keys if details.get(k) not in (None, "", {})), None)
+# -- witness entries (witness/details.py names what the gate records; a report read
+# back from JSON is still checked value by value) --------------------------------------
 
 
 def _is_hex(value: object) -> bool:
@@ -354,28 +327,19 @@ def _field(label: str, value: object) -> str | None:
 def _entry_text(entry: object) -> str:
     if not isinstance(entry, Mapping):
         return inline(str(entry))
-    seen: set[str] = set()
-    parts = []
-    for key, label in _ENTRY_FIELDS:
-        if label in seen:
-            continue
-        shown = _field(label, entry.get(key))
-        if shown:
-            parts.append(shown)
-            seen.add(label)
+    parts = [shown for key, label in ENTRY_LABELS if (shown := _field(label, entry.get(key)))]
     return "; ".join(parts) or "no fields recorded"
 
 
 def _previous_text(details: Mapping[str, object], verified: object) -> str:
-    previous = _first(details, _PREVIOUS_KEYS)
+    previous = details.get("previous")
     if previous:
         return _entry_text(previous)
     index = verified.get("entry") if isinstance(verified, Mapping) else None
     if isinstance(index, int) and index == 1:
         return "none: the verified entry is the first"
     if isinstance(index, int) and index > 1:
-        digest = verified.get("previous") if isinstance(verified, Mapping) else None
-        return f"#{index - 1}" + (f"; digest `{digest}`" if _is_hex(digest) else "")
+        return f"#{index - 1}"
     return "not recorded"
 
 
@@ -384,7 +348,7 @@ def witness(gate: GateResult) -> str:
     details = gate.details
     if gate.kind != "witness" or not isinstance(details, Mapping):
         return ""
-    verified = _first(details, _VERIFIED_KEYS)
+    verified = details.get("newest")
     manifest = details.get("manifest")
     lines = [
         f"\n**{inline(gate.name)}** ({gate.status.value}; manifest "

@@ -42,9 +42,6 @@ class PublicKey:
             return False
         return True
 
-    def raw_hex(self) -> str:
-        return raw_public_hex(self.key)
-
     def pem(self) -> bytes:
         return self.key.public_bytes(
             serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
