@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mergegate.errors import GitError
+from mergegate.proctree import OWN_PIDS, SPAWN_LOCK, TOKEN_VAR
 
 FETCH_HINT = (
     "name one with --base REF or `base:` in gates.yaml, or fetch it: in GitHub Actions "
@@ -39,29 +40,28 @@ GIT_TIMEOUT = 120.0  # seconds for one git command: generous, but a hung git nev
 DEFAULT_CANDIDATES = ("origin/main", "main")  # after the remote's own HEAD (DESIGN §4)
 
 
-PROC_TOKEN_VAR = "MERGEGATE_PROC_TOKEN"  # noqa: S105 - proctree.TOKEN_VAR, a marker's name
-
-
 def _git_env() -> dict[str, str]:
     env = dict(os.environ)
     env.update(GIT_TERMINAL_PROMPT="0", LC_ALL="C", GIT_OPTIONAL_LOCKS="0")
     # marked as mergegate's own: the process manager stops untokened processes in other
     # sessions as leftovers of a command that just ended, and git runs in its own session
-    env[PROC_TOKEN_VAR] = f"{env.get(PROC_TOKEN_VAR, '')} mergegate-git".strip()
+    env[TOKEN_VAR] = f"{env.get(TOKEN_VAR, '')} mergegate-git".strip()
     return env
 
 
 def _run_git(root: Path, args: Sequence[str]) -> tuple[int, bytes, bytes]:
     """Run git in its own session; past GIT_TIMEOUT its whole group is killed (GitError)."""
     try:
-        proc = subprocess.Popen(
-            ["git", "-C", str(root), *args],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            env=_git_env(),
-            start_new_session=True,
-        )
+        with SPAWN_LOCK:  # until exec, the child has no token: no scan may see it before
+            proc = subprocess.Popen(
+                ["git", "-C", str(root), *args],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                env=_git_env(),
+                start_new_session=True,
+            )
+            OWN_PIDS.add(proc.pid)  # its exit status is ours to collect, not a scan's
     except FileNotFoundError as exc:
         raise GitError("git is not installed or not on PATH") from exc
     try:
@@ -71,6 +71,9 @@ def _run_git(root: Path, args: Sequence[str]) -> tuple[int, bytes, bytes]:
         raise GitError(
             f"`git {' '.join(args)}` did not finish within {GIT_TIMEOUT:g}s and was stopped"
         ) from None
+    finally:
+        with SPAWN_LOCK:
+            OWN_PIDS.discard(proc.pid)
     return proc.returncode, out, err
 
 

@@ -337,8 +337,10 @@ class ProcessManager:
         me, my_sid = os.getpid(), os.getsid(0)
         guardian = self._guardian.pid if self._guardian else None
         found, new_strays = [], []
-        with self._lock:
+        with self._lock, proctree.SPAWN_LOCK:  # no helper of ours is between fork and exec
             for p in proctree.descendants(me):
+                if p.pid in proctree.OWN_PIDS:
+                    continue  # git started by git.py: it collects its own exit status
                 ours = p.top == guardian or p.top_sid == my_sid
                 if p.zombie:
                     if p.ppid == me and not ours and p.pid not in self._leaders:

@@ -28,11 +28,17 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 TOKEN_VAR = "MERGEGATE_PROC_TOKEN"  # noqa: S105 - the name of a marker, not a secret
+# Held while mergegate itself starts a helper process (git) and by every scan for leftovers:
+# between fork and exec a child still shows mergegate's own environment, without a token,
+# and a scan then would take it for a stray and stop it.
+SPAWN_LOCK = threading.Lock()
+OWN_PIDS: set[int] = set()  # mergegate's own helpers (git): never strays, never reaped here
 _PR_SET_CHILD_SUBREAPER = 36
 
 
