@@ -422,8 +422,24 @@ class ProcessManager:
     def _unit(self, live: _Live) -> list[int]:
         """Live processes of one command: by token where the platform allows, else its group."""
         if self._tree:
+            if self._nothing_adopted():
+                return []
             return self._scan(live.token, strays=not self._live)
         return [-live.pgid] if _killpg(live.pgid, 0) else []
+
+    def _nothing_adopted(self) -> bool:
+        """True when every child of ours is a leader we still track, or the guardian.
+
+        A dead leader's children are re-parented to us (the subreaper) before
+        its exit can be seen, so whatever a finished command left behind is
+        below a child we did not start: without one, the walk of the whole
+        tree (the costly part of finishing a command) finds nothing.
+        """
+        with self._lock:
+            known = set(self._leaders)
+            if self._guardian is not None:
+                known.add(self._guardian.pid)
+            return set(proctree.children(os.getpid())) <= known
 
     def _scan(self, token: str, *, strays: bool = True) -> list[int]:
         """Live descendants carrying ``token``; reaps adopted orphans that have exited.

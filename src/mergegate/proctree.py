@@ -73,7 +73,8 @@ def child_token(environ: dict[str, str], token: str) -> str:
     return " ".join([*inherited, token])
 
 
-def _children(pid: int) -> list[int]:
+def children(pid: int) -> list[int]:
+    """The direct children of ``pid`` (of every thread of it)."""
     found: list[int] = []
     try:
         tasks = os.listdir(f"/proc/{pid}/task")
@@ -115,7 +116,7 @@ def _tokens(pid: int) -> frozenset[str] | None:
 def descendants(root: int) -> Iterator[Proc]:
     """Every process below ``root``, parents first; tokens are inherited down the walk."""
     stack: list[tuple[int, frozenset[str], int, int]] = [
-        (c, frozenset(), c, -1) for c in _children(root)
+        (c, frozenset(), c, -1) for c in children(root)
     ]
     seen: set[int] = set()
     while stack:
@@ -128,7 +129,7 @@ def descendants(root: int) -> Iterator[Proc]:
         top_sid = sid if top == pid else top_sid
         tokens = (None if zombie else _tokens(pid)) or inherited
         yield Proc(pid, ppid, sid, zombie, tokens, top, top_sid, start)
-        stack.extend((c, tokens, top, top_sid) for c in _children(pid))
+        stack.extend((c, tokens, top, top_sid) for c in children(pid))
 
 
 def signal_all(pids: Iterable[int], sig: int) -> None:
