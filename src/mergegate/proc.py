@@ -30,7 +30,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import secrets
 import selectors
 import shutil
 import signal
@@ -103,23 +102,28 @@ class ProcResult:
 Done = Callable[[ProcResult], None]
 
 
-@dataclass
 class _Live:
-    pid: int
-    popen: subprocess.Popen[bytes] | None  # None when started with posix_spawn
-    command: str
-    started: float
-    token: str
-    deadline: float
-    spool: Path
-    cancel: threading.Event | None
-    max_output: int
-    timed_out: bool = False
-    cancelled: bool = False
-    overflow: bool = False
-    kill_at: float | None = None
-    done: Done | None = None  # set for ``start``: the watchdog reaps the leader and calls it
-    pidfd: int | None = None
+    """One command in flight (a plain class: a dataclass costs import time on every run)."""
+
+    def __init__(
+        self,
+        command: str,
+        started: float,
+        deadline: float,
+        spool: Path,
+        cancel: threading.Event | None,
+        max_output: int,
+        done: Done | None,
+    ) -> None:
+        self.command, self.started, self.deadline = command, started, deadline
+        self.spool, self.cancel, self.max_output = spool, cancel, max_output
+        self.done = done  # set for ``start``: the watchdog reaps the leader and calls it
+        self.pid = 0
+        self.popen: subprocess.Popen[bytes] | None = None  # None when started with posix_spawn
+        self.token = ""
+        self.timed_out = self.cancelled = self.overflow = False
+        self.kill_at: float | None = None
+        self.pidfd: int | None = None
 
     @property
     def pgid(self) -> int:
@@ -182,7 +186,7 @@ class ProcessManager:
         self._selector: selectors.BaseSelector | None = None  # the watchdog's: pidfds, wake pipe
         self._wake_fd: int | None = None  # write end of the pipe that wakes the watchdog
         self._closed = False
-        self._token = secrets.token_hex(8)
+        self._token = os.urandom(8).hex()  # not `secrets`: it costs 6 ms of imports
         self._seq = 0
         self._leaders: set[int] = set()  # started by us and not yet waited for: never reaped here
         self._busy: dict[threading.Event, int] = {}  # commands in flight per cancel event
@@ -294,8 +298,7 @@ class ProcessManager:
             return ProcResult(command, None, 0.0, cancelled=True)
         fd, spool_name = tempfile.mkstemp(prefix="out-", suffix=".log", dir=self.spool_dir)
         spool, deadline = Path(spool_name), started + timeout
-        live = _Live(0, None, command, started, "", deadline, spool, cancel, self.max_output)
-        live.done = done
+        live = _Live(command, started, deadline, spool, cancel, self.max_output, done)
         try:
             self._start(live, argv, cwd, env, fd)
         except OSError as exc:
