@@ -303,3 +303,21 @@ def test_start_bounds_timeouts_cancellation_and_output(tmp_path: Path, start_mod
     assert missing.start_error == "executable not found: no-such-tool-xyz"
     assert stopped.cancelled
     assert stopped.describe_exit() == "stopped (run interrupted)"
+
+
+def test_a_command_that_removes_its_own_spool_is_an_error_and_the_loop_goes_on(
+    tmp_path: Path, start_mode: str
+) -> None:
+    """Its output cannot be read back: undecidable, so an error; later deadlines still hold."""
+    pm = ProcessManager(grace=0.5)
+    remove_spool = shell_argv('rm "$(readlink /proc/$$/fd/1)"; exit 0')
+    try:
+        blocking = pm.run(remove_spool, cwd=tmp_path, env=os.environ, timeout=60)
+        started = _started(pm, remove_spool, tmp_path, timeout=60)
+        later = _started(pm, ["sleep", "300"], tmp_path, timeout=1.0)
+    finally:
+        pm.close()
+    for result in (blocking, started):
+        assert not result.ok
+        assert result.describe_exit().startswith("its output could not be read back")
+    assert later.timed_out

@@ -124,6 +124,7 @@ class _Live:
         self.timed_out = self.cancelled = self.overflow = False
         self.kill_at: float | None = None
         self.pidfd: int | None = None
+        self.released = False
 
     @property
     def pgid(self) -> int:
@@ -143,11 +144,17 @@ class _Live:
         return os.waitstatus_to_exitcode(status) if pid else None
 
     def result(self, returncode: int) -> ProcResult:
+        duration = time.monotonic() - self.started
+        try:
+            output = _read_captured(self.spool)
+        except OSError as exc:  # the spool was removed under us: undecidable, so an error
+            lost = f"its output could not be read back: {exc.strerror or exc}"
+            return ProcResult(self.command, returncode, duration, start_error=lost)
         return ProcResult(
             self.command,
             returncode,
-            time.monotonic() - self.started,
-            _read_captured(self.spool),
+            duration,
+            output,
             timed_out=self.timed_out,
             cancelled=self.cancelled,
             output_overflow=self.overflow,
@@ -346,10 +353,22 @@ class ProcessManager:
                 self._stop(lambda: self._unit(live), deadline)
             return live.result(returncode)
         finally:
-            if live.cancel is not None:
-                with self._lock:
-                    self._busy[live.cancel] -= 1
-            _unlink(live.spool)
+            self._release(live)
+
+    def _release(self, live: _Live) -> None:
+        """The command no longer counts as busy; its spool goes. Once only."""
+        if live.released:
+            return
+        live.released = True
+        if live.cancel is not None:
+            with self._lock:
+                self._busy[live.cancel] -= 1
+        _unlink(live.spool)
+
+    def _hand_over(self, live: _Live, result: ProcResult) -> None:
+        done, live.done = live.done, None  # once only
+        if done is not None:
+            done(result)
 
     def _leader_exited(self, live: _Live) -> None:
         """On the watchdog: a ``start``ed leader's pidfd is readable."""
@@ -363,9 +382,20 @@ class ProcessManager:
         else:
             self._conclude(live, returncode, leftovers=False)
 
+    def _exited(self, live: _Live) -> None:
+        """``_leader_exited``; the loop survives whatever it raises (every deadline needs it)."""
+        try:
+            self._leader_exited(live)
+        except Exception as exc:  # fail closed: the command's result is an error
+            self._unwatch(live)
+            self._forget(live)
+            self._release(live)
+            lost = f"mergegate lost track of the command: {type(exc).__name__}: {exc}"
+            duration = time.monotonic() - live.started
+            self._hand_over(live, ProcResult(live.command, None, duration, start_error=lost))
+
     def _conclude(self, live: _Live, returncode: int, leftovers: bool = True) -> None:
-        assert live.done is not None
-        live.done(self._finish(live, returncode, leftovers))
+        self._hand_over(live, self._finish(live, returncode, leftovers))
 
     def _wait_apart(self, live: _Live) -> None:
         """Without pidfds, a ``start``ed leader is waited for by a thread of its own."""
@@ -510,7 +540,7 @@ class ProcessManager:
                         with contextlib.suppress(OSError):
                             os.read(key.fd, 4096)  # drain the wake-ups
                     else:
-                        self._leader_exited(key.data)
+                        self._exited(key.data)
         finally:
             with self._lock:
                 for key in list(selector.get_map().values()):
