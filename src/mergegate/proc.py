@@ -7,7 +7,10 @@ back, so a gate printing gigabytes costs no memory. Children start with
 ``os.posix_spawn`` (``setsid``, file actions for the redirections, SIGPIPE and
 SIGXFSZ back to default as ``subprocess`` does) when they run in our own
 working directory; elsewhere, or where posix_spawn cannot, through
-``subprocess.Popen`` with the same settings.
+``subprocess.Popen`` with the same settings. One difference remains: glibc's
+posix_spawn leaves its two internal signals (32 and 33) ignored in the child;
+the programs that use them (glibc's own thread cancellation and setxid)
+install their handlers when they need them.
 
 One loop, the watchdog thread, owns every process: every deadline (on timeout,
 cancellation or runaway output it sends SIGTERM to the group, waits a shared
