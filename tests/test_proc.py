@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import queue
 import signal
@@ -321,3 +322,26 @@ def test_a_command_that_removes_its_own_spool_is_an_error_and_the_loop_goes_on(
         assert not result.ok
         assert result.describe_exit().startswith("its output could not be read back")
     assert later.timed_out
+
+
+def test_start_without_pidfds_waits_in_a_thread_of_its_own(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A kernel before 5.3 (no pidfd_open): the same result, leftovers stopped, bounds kept."""
+
+    def no_pidfds(pid: int, flags: int = 0) -> int:
+        raise OSError(errno.ENOSYS, "Function not implemented")
+
+    monkeypatch.setattr(os, "pidfd_open", no_pidfds)
+    pm = ProcessManager(grace=0.5)
+    pidfile = tmp_path / "bg.pid"
+    try:
+        passed = _started(
+            pm, shell_argv(f"sleep 300 & echo $! > {pidfile}; exit 0"), tmp_path, timeout=60
+        )
+        timed_out = _started(pm, ["sleep", "300"], tmp_path, timeout=1.0)
+    finally:
+        pm.close()
+    assert passed.ok
+    assert not is_alive(int(pidfile.read_text()))  # stopped before the result came back
+    assert timed_out.timed_out
