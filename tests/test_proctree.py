@@ -349,3 +349,18 @@ def test_the_guardian_kills_reported_orphans(tmp_path: Path) -> None:
     assert is_alive(bystander.pid)  # not reported, no token: not ours to kill
     bystander.kill()
     bystander.wait()
+
+
+def test_stopping_the_guardian_is_a_goodbye_and_never_waits_for_its_start() -> None:
+    """Stopped at once (even mid start-up), it is collected and kills nothing of ours."""
+    token = "g00dby3"
+    tokened = subprocess.Popen(
+        ["sleep", "300"], env={**os.environ, TOKEN_VAR: token}, start_new_session=True
+    )
+    guardian = start_guardian(token)
+    assert guardian is not None
+    proctree.stop_guardian(guardian)
+    assert guardian.returncode is not None  # collected: no zombie left behind
+    assert tokened.poll() is None  # a goodbye, not a sweep
+    tokened.kill()
+    tokened.wait(60)

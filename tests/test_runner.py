@@ -622,3 +622,56 @@ def test_a_gate_computing_past_its_cpu_budget_is_abandoned(
     (spins,) = result.gates
     assert spins.status.value == "timeout"
     assert "abandoned" in spins.reason
+
+
+def test_command_gates_run_in_the_process_loop_without_a_thread_each(repo: Path) -> None:
+    """While two command gates run, no gate thread exists; their results are judged as before."""
+    from mergegate.config import load_config
+    from mergegate.git import LazyBase
+    from mergegate.plan import select
+    from mergegate.proc import ProcessManager
+    from mergegate.redact import Redactor
+    from mergegate.runner import Runner, RunOptions
+
+    wait = "while [ ! -f release ]; do sleep 0.05; done"
+    path = write_config(
+        repo,
+        f"""
+        version: 1
+        gates:
+          a: {{run: "echo up > a.up; {wait}; echo a-out", timeout: 120}}
+          b: {{run: "echo up > b.up; {wait}; exit 3", timeout: 120}}
+    """,
+    )
+    loaded = load_config(path)
+    procs = ProcessManager()
+    threads_seen: list[str] = []
+
+    def observe() -> None:
+        wait_for_file(repo / "a.up")
+        wait_for_file(repo / "b.up")
+        threads_seen.extend(t.name for t in threading.enumerate())
+        (repo / "release").write_text("go")
+
+    observer = threading.Thread(target=observe, daemon=True)
+    observer.start()
+    runner = Runner(
+        loaded,
+        select(loaded),
+        LazyBase(repo, None, None, {}),
+        dict(os.environ),
+        procs,
+        Redactor(),
+        RunOptions(jobs=2),
+    )
+    result = runner.run()
+    procs.close()
+    observer.join(timeout=60)
+    assert threads_seen  # the observer saw both gates running
+    assert not [name for name in threads_seen if name.startswith("gate-")]
+    by_name = {g.name: g for g in result.gates}
+    assert by_name["a"].status.value == "passed"
+    assert by_name["a"].output_tail == "a-out\n"
+    assert by_name["b"].status.value == "failed"
+    assert by_name["b"].reason == "exit code 3"
+    assert by_name["b"].commands == (f"echo up > b.up; {wait}; exit 3",)

@@ -79,7 +79,8 @@ def child_token(environ: dict[str, str], token: str) -> str:
     return " ".join([*inherited, token])
 
 
-def _children(pid: int) -> list[int]:
+def children(pid: int) -> list[int]:
+    """The direct children of ``pid`` (of every thread of it)."""
     found: list[int] = []
     try:
         tasks = os.listdir(f"/proc/{pid}/task")
@@ -121,7 +122,7 @@ def _tokens(pid: int) -> frozenset[str] | None:
 def descendants(root: int) -> Iterator[Proc]:
     """Every process below ``root``, parents first; tokens are inherited down the walk."""
     stack: list[tuple[int, frozenset[str], int, int]] = [
-        (c, frozenset(), c, -1) for c in _children(root)
+        (c, frozenset(), c, -1) for c in children(root)
     ]
     seen: set[int] = set()
     while stack:
@@ -134,7 +135,7 @@ def descendants(root: int) -> Iterator[Proc]:
         top_sid = sid if top == pid else top_sid
         tokens = (None if zombie else _tokens(pid)) or inherited
         yield Proc(pid, ppid, sid, zombie, tokens, top, top_sid, start)
-        stack.extend((c, tokens, top, top_sid) for c in _children(pid))
+        stack.extend((c, tokens, top, top_sid) for c in children(pid))
 
 
 def signal_all(pids: Iterable[int], sig: int) -> None:
@@ -179,13 +180,18 @@ def tell_guardian(guardian: subprocess.Popen[bytes], procs: Iterable[Proc]) -> N
 
 
 def stop_guardian(guardian: subprocess.Popen[bytes], timeout: float = 5.0) -> None:
-    """Say goodbye (everything is already cleaned up) and collect it."""
+    """Say goodbye (everything is already cleaned up) and collect it.
+
+    The goodbye leaves nothing for it to do, so it is not waited for: a
+    guardian still starting its interpreter (a short run) would cost the run
+    that start-up. SIGKILL ends it at once wherever it is; that is safe, as
+    mergegate has stopped every process itself by now.
+    """
     with contextlib.suppress(OSError, ValueError):
         assert guardian.stdin is not None
         guardian.stdin.write(b"done\n")
         guardian.stdin.close()
-    try:
-        guardian.wait(timeout)
-    except subprocess.TimeoutExpired:
+    with contextlib.suppress(OSError):
         guardian.send_signal(signal.SIGKILL)
-        guardian.wait()
+    with contextlib.suppress(subprocess.TimeoutExpired):  # after SIGKILL: only a kernel hang
+        guardian.wait(timeout)

@@ -1,7 +1,17 @@
 """Scheduling: gates in parallel up to --jobs, in needs order, with fail-fast and interrupt.
 
-The main thread schedules; each gate runs in a daemon thread that reports back
-through a queue. Results come out in config order whatever finished first.
+The main thread schedules, and results come back to it through one queue;
+they come out in config order whatever finished first.
+
+A `command` gate costs no thread: the main thread decides what it can
+without running anything (`if_changed`, the result cache), hands the command
+to the process manager's one loop (``ProcessManager.start``: posix_spawn, a
+pidfd per leader, the same deadlines, cancellation, output cap and process
+tree kills as every command), and judges the result when the loop hands it
+back through the queue. Gates that compute in Python between commands
+(tests, smoke, witness, semver, forbid), and a cached command gate whose key
+needs `version_of` commands run, still run in a daemon thread each: their
+commands go through the same loop, their thread waits.
 
 A gate that does not come back is abandoned (recorded as timed out), but
 never while the gate is still doing its own timeout handling: its processes
@@ -27,7 +37,7 @@ from mergegate import __version__
 from mergegate.errors import GitError, write_crash_log
 from mergegate.git import LazyBase, head_commit
 from mergegate.plan import Selection, child_env, match_if_changed
-from mergegate.proc import ProcessManager
+from mergegate.proc import ProcessManager, ProcResult, display_command, shell_argv
 from mergegate.redact import Redactor
 from mergegate.results import GateResult, Outcome, RunResult, SkipCause, Status
 from mergegate.spec import GateSpec as GateBase  # the run path works on compiled specs
@@ -84,9 +94,22 @@ def overrun_grace(timeout: float) -> float:
     return max(2.0, min(10.0, timeout / 10))
 
 
+@dataclass(frozen=True)
+class _Ran:
+    """A loop-run command gate's finished command, on its way to the main thread."""
+
+    result: ProcResult
+    cancel: threading.Event
+    wall: float
+    mono: float
+
+
+_Item = GateResult | _Ran
+
+
 @dataclass
 class _Running:
-    thread: threading.Thread
+    thread: threading.Thread | None  # None: a command gate run by the process loop
     cancel: threading.Event
     started: float  # epoch seconds
     deadline: float  # monotonic
@@ -100,11 +123,13 @@ class _Running:
 _TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
-def _thread_sample(thread: threading.Thread) -> tuple[float, bool] | None:
+def _thread_sample(thread: threading.Thread | None) -> tuple[float, bool] | None:
     """(CPU seconds used, running or waiting for a CPU) of a live thread, from /proc (Linux).
 
-    None where the platform cannot tell, or once the thread is gone.
+    None where the platform cannot tell, once the thread is gone, or without one.
     """
+    if thread is None:
+        return None
     try:
         with open(f"/proc/{os.getpid()}/task/{thread.native_id}/stat", "rb") as fh:
             fields = fh.read().rsplit(b")", 1)[1].split()
@@ -125,7 +150,7 @@ class Runner:
     events: Events = field(default_factory=Events)
 
     def __post_init__(self) -> None:
-        self._done: queue.Queue[tuple[str, GateResult]] = queue.Queue()
+        self._done: queue.Queue[tuple[str, _Item]] = queue.Queue()
         self._interrupted = threading.Event()
         self._stopped_by: str | None = None
         self._keys: dict[str, str] = {}  # gate -> cache key, for gates that ran uncached
@@ -155,12 +180,12 @@ class Runner:
                     raise RuntimeError(f"scheduler stalled with {pending} pending")
                 continue
             try:
-                name, result = self._done.get(timeout=0.1)
+                name, item = self._done.get(timeout=0.1)
             except queue.Empty:
                 self._abandon_overdue(running, results)
                 continue
             if name in running:  # a result from an abandoned gate arrives too late: ignored
-                self._finish(name, result, running, results)
+                self._finish(name, self._received(name, item), running, results)
         if self._interrupted.is_set():
             self._stop_everything(pending, running, results)
         base = self.base.resolved()  # never resolved just for the report
@@ -199,15 +224,12 @@ class Runner:
 
     def _launch(self, name: str, gate: GateBase) -> _Running:
         cancel = threading.Event()
-        thread = threading.Thread(
-            target=self._execute, args=(name, gate, cancel), name=f"gate-{name}", daemon=True
-        )
         self.events.started(name, kind_of(gate))
         timeout = self.loaded.timeout_of(gate)
         margin = overrun_grace(timeout)
         deadline = time.monotonic() + timeout
         entry = _Running(
-            thread,
+            None,
             cancel,
             time.time(),
             deadline,
@@ -215,8 +237,59 @@ class Runner:
             cpu_budget=timeout + self.procs.grace + margin,
             margin=margin,
         )
-        thread.start()
+        if self._in_loop(gate):
+            self._loop_command(name, gate, cancel)
+        else:
+            entry.thread = threading.Thread(
+                target=self._execute, args=(name, gate, cancel), name=f"gate-{name}", daemon=True
+            )
+            entry.thread.start()
         return entry
+
+    def _in_loop(self, gate: GateBase) -> bool:
+        """A command gate runs in the process loop, unless keying it runs commands first."""
+        return kind_of(gate) == "command" and not (self._cache is not None and gate.version_of)
+
+    def _loop_command(self, name: str, gate: GateBase, cancel: threading.Event) -> None:
+        """Decide without running what we can, else start the command; the result is queued."""
+        wall, mono = time.time(), time.monotonic()
+        try:
+            outcome = self._prelude(name, gate, cancel)
+            if outcome is None:
+                self._start_command(name, gate, cancel, wall, mono)
+                return
+        except Exception as exc:
+            outcome = _crash_outcome(kind_of(gate), exc, self.redactor)
+        self._done.put((name, self._conclude(name, gate, cancel, outcome, wall, mono)))
+
+    def _start_command(
+        self, name: str, gate: GateBase, cancel: threading.Event, wall: float, mono: float
+    ) -> None:
+        """What ``GateContext.run_spec`` does for the gate's `run:`, without waiting."""
+        run = getattr(gate, "run")  # noqa: B009 - a command gate; GateBase does not declare it
+        timeout = self.loaded.timeout_of(gate)
+        self.procs.start(
+            shell_argv(run) if isinstance(run, str) else list(run),
+            cwd=self.loaded.cwd_of(gate),
+            env=child_env(self.loaded, gate, self.environ),
+            timeout=max(0.0, mono + timeout - time.monotonic()),
+            cancel=cancel,
+            label=display_command(run),
+            done=lambda result: self._done.put((name, _Ran(result, cancel, wall, mono))),
+        )
+
+    def _received(self, name: str, item: _Item) -> GateResult:
+        """A gate's result as it came back: a loop-run command is judged here."""
+        if isinstance(item, GateResult):
+            return item
+        from mergegate.gates import command
+
+        gate = self.loaded.gates[name]
+        try:
+            outcome = command.judge(item.result)
+        except Exception as exc:
+            outcome = _crash_outcome(kind_of(gate), exc, self.redactor)
+        return self._conclude(name, gate, item.cancel, outcome, item.wall, item.mono)
 
     def _finish(
         self,
@@ -286,11 +359,12 @@ class Runner:
         deadline = time.monotonic() + self.procs.grace + 2.0
         while running and time.monotonic() < deadline:
             try:
-                name, result = self._done.get(timeout=0.1)
+                name, item = self._done.get(timeout=0.1)
             except queue.Empty:
                 continue
             if running.pop(name, None) is None:
                 continue
+            result = self._received(name, item)
             if result.status is not Status.PASSED:
                 result = replace(
                     result,
@@ -319,6 +393,18 @@ class Runner:
                 raise TypeError(f"the gate returned {type(outcome).__name__}, not an Outcome")
         except Exception as exc:
             outcome = _crash_outcome(kind_of(gate), exc, self.redactor)
+        self._done.put((name, self._conclude(name, gate, cancel, outcome, started_wall, started)))
+
+    def _conclude(
+        self,
+        name: str,
+        gate: GateBase,
+        cancel: threading.Event,
+        outcome: Outcome,
+        started_wall: float,
+        started: float,
+    ) -> GateResult:
+        """The gate's redacted result; a fresh pass is kept for the cache."""
         skip_cause = SkipCause.FILTER if outcome.status is Status.SKIPPED else None
         result = GateResult(
             name=name,
@@ -338,19 +424,15 @@ class Runner:
         redacted = redact_result(result, self.redactor)
         if (key := self._keys.get(name)) and not cancel.is_set():
             self._passes.append((key, redacted))  # kept by keep_passes once the run is judged
-        self._done.put((name, redacted))
+        return redacted
 
     def _decide(
         self, name: str, gate: GateBase, cancel: threading.Event, wall: float, mono: float
     ) -> Outcome:
         from mergegate.gates import GateContext, kind_module
 
-        if gate.if_changed:
-            skip = self._if_changed_skip(gate)
-            if skip is not None:
-                return skip
-        if (hit := self._cache_lookup(name, gate, cancel)) is not None:
-            return hit
+        if (early := self._prelude(name, gate, cancel)) is not None:
+            return early
         module = kind_module(kind_of(gate))
         ctx = GateContext(
             name=name,
@@ -367,6 +449,14 @@ class Runner:
         )
         outcome: Outcome = module.run(ctx)
         return outcome
+
+    def _prelude(self, name: str, gate: GateBase, cancel: threading.Event) -> Outcome | None:
+        """What decides a gate before it runs: no change it cares about, or a cached pass."""
+        if gate.if_changed:
+            skip = self._if_changed_skip(gate)
+            if skip is not None:
+                return skip
+        return self._cache_lookup(name, gate, cancel)
 
     def keep_passes(self, final: RunResult) -> None:
         """Store this run's fresh passes, unless a gate changed the tree (then none)."""

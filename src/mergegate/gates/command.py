@@ -11,13 +11,17 @@ from mergegate.gates import (
     missing_executable,
     proc_outcome_status,
 )
-from mergegate.proc import display_command
+from mergegate.proc import ProcResult, display_command
 from mergegate.results import Outcome, Status
 from mergegate.spec import CommandSpec
 
 
 def run(ctx: GateContext[CommandSpec]) -> Outcome:
-    result = ctx.run_spec(ctx.gate.run)
+    return judge(ctx.run_spec(ctx.gate.run))
+
+
+def judge(result: ProcResult) -> Outcome:
+    """The outcome of the finished command (the runner's loop, which starts it, calls this too)."""
     status = Status(proc_outcome_status(result))
     reason = "exit code 0" if status is Status.PASSED else result.describe_exit()
     return Outcome(
