@@ -276,17 +276,7 @@ def show_file(root: Path, ref: str, path: str) -> bytes | None:
     Whether the path exists is read from the tree; its content must then be readable
     (a blobless clone whose lazy fetch fails, a corrupt object): GitError, never None.
     """
-    spec = f"{ref}:./{path}"
-    out = git_bytes(root, "rev-parse", "--verify", "--quiet", spec, ok_codes=(0, 1))
-    oid = out.decode().strip()
-    if not oid:
-        if rev_parse(root, ref) is None:
-            raise GitError(f"ref {ref!r} does not resolve; {fetch_hint(ref)}")
-        return None
-    code, data, err = _run_git(root, ("cat-file", "blob", oid))
-    if code != 0:
-        raise GitError(f"{path} exists at {ref} but cannot be read: {_last_line(err, code)}")
-    return data
+    return _read_object(root, ref, path, "blob")
 
 
 def object_type(root: Path, ref: str, path: str) -> str | None:
@@ -295,17 +285,23 @@ def object_type(root: Path, ref: str, path: str) -> str | None:
     Like ``show_file``: absence is read from the tree, and an object that exists but
     cannot be read (a partial clone whose lazy fetch fails) is a GitError, never None.
     """
-    spec = f"{ref}:./{path.rstrip('/')}"
+    data = _read_object(root, ref, path.rstrip("/"), "-t")
+    return None if data is None else data.decode().strip()
+
+
+def _read_object(root: Path, ref: str, path: str, how: str) -> bytes | None:
+    """`git cat-file HOW` of the object at ``ref:path``; None only when the tree has none."""
+    spec = f"{ref}:./{path}"
     out = git_bytes(root, "rev-parse", "--verify", "--quiet", spec, ok_codes=(0, 1))
     oid = out.decode().strip()
     if not oid:
         if rev_parse(root, ref) is None:
             raise GitError(f"ref {ref!r} does not resolve; {fetch_hint(ref)}")
         return None
-    code, data, err = _run_git(root, ("cat-file", "-t", oid))
+    code, data, err = _run_git(root, ("cat-file", how, oid))
     if code != 0:
         raise GitError(f"{path} exists at {ref} but cannot be read: {_last_line(err, code)}")
-    return data.decode().strip()
+    return data
 
 
 def _last_line(err: bytes, code: int) -> str:
