@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -124,17 +125,21 @@ def _bash_words(command: Command) -> str:
     return words + " $(_mergegate_gates)" if command.gate_args else words
 
 
-def bash() -> str:
+def _cased(head: str, case: str, tail: str, words: Callable[[Command], str]) -> str:
+    """A script of one ``case`` per subcommand between ``head`` and ``tail`` (bash, zsh)."""
     cmds = commands()
-    parts = [BASH_HEAD % {"commands": _words([c.name for c in cmds])}]
+    parts = [head % {"commands": _words([c.name for c in cmds])}]
     for c in cmds:
         values = "|".join(v for v in c.takes_value if v not in GATE_FLAGS) or "--no-such-flag"
         parts.append(
-            BASH_CASE
-            % {"name": c.name, "values": values, "flags": _words(c.flags), "words": _bash_words(c)}
+            case % {"name": c.name, "values": values, "flags": _words(c.flags), "words": words(c)}
         )
-    parts.append(BASH_TAIL)
+    parts.append(tail)
     return "".join(parts)
+
+
+def bash() -> str:
+    return _cased(BASH_HEAD, BASH_CASE, BASH_TAIL, _bash_words)
 
 
 ZSH_HEAD = """\
@@ -194,16 +199,7 @@ def _zsh_words(command: Command) -> str:
 
 
 def zsh() -> str:
-    cmds = commands()
-    parts = [ZSH_HEAD % {"commands": _words([c.name for c in cmds])}]
-    for c in cmds:
-        values = "|".join(v for v in c.takes_value if v not in GATE_FLAGS) or "--no-such-flag"
-        parts.append(
-            ZSH_CASE
-            % {"name": c.name, "values": values, "flags": _words(c.flags), "words": _zsh_words(c)}
-        )
-    parts.append(ZSH_TAIL)
-    return "".join(parts)
+    return _cased(ZSH_HEAD, ZSH_CASE, ZSH_TAIL, _zsh_words)
 
 
 FISH_HEAD = """\
