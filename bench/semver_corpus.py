@@ -36,6 +36,8 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from bench_semver import CONFIG, GIT_ENV  # one repository recipe for both semver benches
+
 # package -> (top-level module, consecutive releases, oldest first)
 CORPUS: dict[str, tuple[str, tuple[str, ...]]] = {
     "click": ("click", (
@@ -69,23 +71,6 @@ CORPUS: dict[str, tuple[str, tuple[str, ...]]] = {
     )),
 }  # fmt: skip
 
-GIT_ENV = {
-    "GIT_AUTHOR_NAME": "corpus",
-    "GIT_AUTHOR_EMAIL": "corpus@example.invalid",
-    "GIT_COMMITTER_NAME": "corpus",
-    "GIT_COMMITTER_EMAIL": "corpus@example.invalid",
-    "GIT_CONFIG_GLOBAL": os.devnull,
-    "GIT_CONFIG_NOSYSTEM": "1",
-}
-CONFIG = """\
-version: 1
-gates:
-  semver:
-    kind: semver
-    version: pyproject.toml
-    api:
-      python: src/{module}
-"""
 DEFAULT_CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / (
     "mergegate-semver-corpus"
 )
