@@ -12,6 +12,12 @@ from typing import Any
 
 import pytest
 
+from mergegate.config import load_config
+from mergegate.git import LazyBase
+from mergegate.plan import select
+from mergegate.proc import ProcessManager
+from mergegate.redact import Redactor
+from mergegate.runner import Events, Runner, RunOptions
 from tests.helpers import (
     GIT_IDENTITY,
     commit_all,
@@ -35,6 +41,21 @@ def run_gates(root: Path, body: str, *args: str, env: dict[str, str] | None = No
 
 def statuses(report: Any) -> dict[str, str]:
     return {g["name"]: g["status"] for g in report["gates"]}
+
+
+def in_process_runner(repo: Path, procs: ProcessManager, events: Events | None = None) -> Runner:
+    """A Runner over ``repo/gates.yaml`` in this process (for kinds swapped in by a test)."""
+    loaded = load_config(repo / "gates.yaml")
+    return Runner(
+        loaded,
+        select(loaded),
+        LazyBase(repo, None, None, {}),
+        dict(os.environ),
+        procs,
+        Redactor(),
+        RunOptions(jobs=2),
+        events or Events(),
+    )
 
 
 def test_all_pass_exit_0_reports_written(repo: Path) -> None:
@@ -493,13 +514,7 @@ def test_a_gate_stuck_in_python_is_abandoned_as_a_timeout(
     import types
 
     from mergegate import gates as kinds
-    from mergegate.config import load_config
-    from mergegate.git import LazyBase
-    from mergegate.plan import select
-    from mergegate.proc import ProcessManager
-    from mergegate.redact import Redactor
     from mergegate.results import Outcome
-    from mergegate.runner import Runner, RunOptions
     from mergegate.spec import SmokeSpec
 
     stuck = types.ModuleType("stuck_kind")
@@ -508,7 +523,7 @@ def test_a_gate_stuck_in_python_is_abandoned_as_a_timeout(
     stuck.SPEC = SmokeSpec  # type: ignore[attr-defined]
     sys.modules["stuck_kind"] = stuck
     monkeypatch.setitem(kinds.KINDS, "smoke", "stuck_kind")
-    path = write_config(
+    write_config(
         repo,
         """
         version: 1
@@ -517,17 +532,8 @@ def test_a_gate_stuck_in_python_is_abandoned_as_a_timeout(
           fine: {run: "true"}
     """,
     )
-    loaded = load_config(path)
     procs = ProcessManager()
-    runner = Runner(
-        loaded,
-        select(loaded),
-        LazyBase(repo, None, None, {}),
-        dict(os.environ),
-        procs,
-        Redactor(),
-        RunOptions(jobs=2),
-    )
+    runner = in_process_runner(repo, procs)
     result = runner.run()  # returns only because the stuck gate is abandoned
     release.set()
     procs.close()
@@ -541,17 +547,10 @@ def test_a_gate_stuck_in_python_is_abandoned_as_a_timeout(
 
 def test_interrupt_just_as_the_last_gate_passes_is_red(repo: Path) -> None:
     """The signal lands after every gate passed (the handler is called, as a signal would)."""
-    from mergegate.config import load_config
-    from mergegate.git import LazyBase
-    from mergegate.plan import select
-    from mergegate.proc import ProcessManager
-    from mergegate.redact import Redactor
     from mergegate.report import junit
     from mergegate.results import GateResult
-    from mergegate.runner import Events, Runner, RunOptions
 
-    path = write_config(repo, "version: 1\ngates:\n  a: {run: 'true'}\n  b: {run: 'true'}\n")
-    loaded = load_config(path)
+    write_config(repo, "version: 1\ngates:\n  a: {run: 'true'}\n  b: {run: 'true'}\n")
     procs = ProcessManager()
     finished: list[str] = []
 
@@ -560,16 +559,7 @@ def test_interrupt_just_as_the_last_gate_passes_is_red(repo: Path) -> None:
         if len(finished) == 2:
             runner.interrupt()
 
-    runner = Runner(
-        loaded,
-        select(loaded),
-        LazyBase(repo, None, None, {}),
-        dict(os.environ),
-        procs,
-        Redactor(),
-        RunOptions(jobs=2),
-        Events(finished=on_finished),
-    )
+    runner = in_process_runner(repo, procs, Events(finished=on_finished))
     result = runner.run()
     procs.close()
     assert [g.status.value for g in result.gates] == ["passed", "passed"]
@@ -587,13 +577,7 @@ def test_a_gate_computing_past_its_cpu_budget_is_abandoned(
     import types
 
     from mergegate import gates as kinds
-    from mergegate.config import load_config
-    from mergegate.git import LazyBase
-    from mergegate.plan import select
-    from mergegate.proc import ProcessManager
-    from mergegate.redact import Redactor
     from mergegate.results import Outcome
-    from mergegate.runner import Runner
     from mergegate.spec import SmokeSpec
 
     release = threading.Event()
@@ -609,12 +593,9 @@ def test_a_gate_computing_past_its_cpu_budget_is_abandoned(
     sys.modules["burner_kind"] = burner
     monkeypatch.setitem(kinds.KINDS, "smoke", "burner_kind")
     body = "version: 1\ngates:\n  spins: {kind: smoke, scripts: x, timeout: 1}\n"
-    path = write_config(repo, body)
-    loaded = load_config(path)
+    write_config(repo, body)
     procs = ProcessManager(grace=0.5)
-    runner = Runner(
-        loaded, select(loaded), LazyBase(repo, None, None, {}), dict(os.environ), procs, Redactor()
-    )
+    runner = in_process_runner(repo, procs)
     result = runner.run()  # returns only because the spinning gate is abandoned
     release.set()
     procs.close()
@@ -626,15 +607,9 @@ def test_a_gate_computing_past_its_cpu_budget_is_abandoned(
 
 def test_command_gates_run_in_the_process_loop_without_a_thread_each(repo: Path) -> None:
     """While two command gates run, no gate thread exists; their results are judged as before."""
-    from mergegate.config import load_config
-    from mergegate.git import LazyBase
-    from mergegate.plan import select
-    from mergegate.proc import ProcessManager
-    from mergegate.redact import Redactor
-    from mergegate.runner import Runner, RunOptions
 
     wait = "while [ ! -f release ]; do sleep 0.05; done"
-    path = write_config(
+    write_config(
         repo,
         f"""
         version: 1
@@ -643,7 +618,6 @@ def test_command_gates_run_in_the_process_loop_without_a_thread_each(repo: Path)
           b: {{run: "echo up > b.up; {wait}; exit 3", timeout: 120}}
     """,
     )
-    loaded = load_config(path)
     procs = ProcessManager()
     threads_seen: list[str] = []
 
@@ -655,15 +629,7 @@ def test_command_gates_run_in_the_process_loop_without_a_thread_each(repo: Path)
 
     observer = threading.Thread(target=observe, daemon=True)
     observer.start()
-    runner = Runner(
-        loaded,
-        select(loaded),
-        LazyBase(repo, None, None, {}),
-        dict(os.environ),
-        procs,
-        Redactor(),
-        RunOptions(jobs=2),
-    )
+    runner = in_process_runner(repo, procs)
     result = runner.run()
     procs.close()
     observer.join(timeout=60)
