@@ -174,16 +174,55 @@ def error_boundary(write: Callable[[str], object] | None = None) -> Iterator[lis
     except KeyboardInterrupt:
         write("mergegate: interrupted\n")
         box[0] = EXIT_INTERRUPTED
+    except ModuleNotFoundError as exc:
+        missing = _missing_dependency(exc)
+        if missing is None:
+            box[0] = _crashed(exc, write)
+        else:
+            write(missing)
+            box[0] = EXIT_INTERNAL
     except Exception as exc:  # the one place that catches everything: a bug, exit 3
-        import traceback
+        box[0] = _crashed(exc, write)
 
-        detail = _redact_text("".join(traceback.format_exception(exc)))
-        try:
-            log = str(write_crash_log(detail))
-        except OSError:
-            log = "(could not be written)"
-        write(
-            _redact_text(f"mergegate: unexpected error: {type(exc).__name__}: {exc}\n")
-            + f"mergegate: this is a bug; the crash log is at {log}\n"
-        )
-        box[0] = EXIT_INTERNAL
+
+# import name -> distribution, as pyproject.toml lists them (a test keeps the two equal)
+DEPENDENCIES = {
+    "pydantic": "pydantic",
+    "rich": "rich",
+    "junit_xml": "junit-xml",
+    "yaml": "pyyaml",
+    "defusedxml": "defusedxml",
+    "packaging": "packaging",
+    "semver": "semver",
+    "cryptography": "cryptography",
+    "griffe": "griffe",
+    "regex": "regex",
+}
+
+
+def _missing_dependency(exc: ModuleNotFoundError) -> str | None:
+    """The message for a dependency missing from this Python: an install problem, not a bug."""
+    top = (exc.name or "").partition(".")[0]
+    if top not in DEPENDENCIES:
+        return None
+    return (
+        f"mergegate: the package {DEPENDENCIES[top]!r} it needs is not installed for "
+        f"{sys.executable}; install mergegate with its dependencies "
+        "(`pip install .` in a checkout, or its wheel); the merge is blocked\n"
+    )
+
+
+def _crashed(exc: BaseException, write: Callable[[str], object]) -> int:
+    """A bug: a one-line message and a crash log with the traceback."""
+    import traceback
+
+    detail = _redact_text("".join(traceback.format_exception(exc)))
+    try:
+        log = str(write_crash_log(detail))
+    except OSError:
+        log = "(could not be written)"
+    write(
+        _redact_text(f"mergegate: unexpected error: {type(exc).__name__}: {exc}\n")
+        + f"mergegate: this is a bug; the crash log is at {log}\n"
+    )
+    return EXIT_INTERNAL
