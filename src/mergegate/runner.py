@@ -54,6 +54,8 @@ class Events:
 
     started: Callable[[str, str], None] = lambda name, kind: None
     finished: Callable[[GateResult], None] = lambda result: None
+    # once, after the first gates started: work the run needs later, done while they run
+    waiting: Callable[[], None] = lambda: None
 
 
 @dataclass
@@ -61,6 +63,7 @@ class RunOptions:
     jobs: int = 1
     fail_fast: bool = False
     cache: bool = False  # reuse passes whose key is unchanged (mergegate.cache)
+    commit: str | None = None  # HEAD at run start, when the caller knows it (else asked at the end)
 
 
 def kind_of(gate: GateBase) -> str:
@@ -173,8 +176,12 @@ class Runner:
         }
         pending = [n for n in self.selection.order if n in self.selection.selected]
         running: dict[str, _Running] = {}
+        waiting: Callable[[], None] | None = self.events.waiting
         while (pending or running) and not self._interrupted.is_set():
             self._start_ready(pending, running, results, gates)
+            if waiting is not None:
+                waiting()
+                waiting = None
             if not running:
                 if pending:  # nothing runs and nothing can start: the needs graph is broken
                     raise RuntimeError(f"scheduler stalled with {pending} pending")
@@ -196,7 +203,7 @@ class Runner:
             version=__version__,
             base=base.ref if base else self.base.requested,
             base_sha=base.sha if base else None,
-            commit=head_commit(self.loaded.root),
+            commit=self.options.commit or head_commit(self.loaded.root),
             interrupted=self._interrupted.is_set(),
             warnings=tuple(self.redactor.warnings()),
         )
