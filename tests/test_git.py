@@ -12,6 +12,7 @@ import pytest
 
 from mergegate import git as mgit
 from mergegate.errors import GitError
+from mergegate.proctree import OWN_PIDS
 from tests.helpers import commit_all, git, init_repo, load_json, run_cli, write_config
 
 SRC = Path(mgit.__file__).parent
@@ -318,7 +319,7 @@ def test_closing_an_uncollected_git_stops_it_and_fails_closed(tmp_path: Path) ->
         started.bytes()
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)  # reaped, not left as a zombie
-    assert pid not in mgit.OWN_PIDS
+    assert pid not in OWN_PIDS
 
 
 def test_a_started_git_without_git_on_path_is_a_git_error(
