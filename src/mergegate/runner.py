@@ -175,6 +175,7 @@ class Runner:
             if name not in self.selection.selected
         }
         pending = [n for n in self.selection.order if n in self.selection.selected]
+        self._prefetch_base(pending)
         running: dict[str, _Running] = {}
         waiting: Callable[[], None] | None = self.events.waiting
         while (pending or running) and not self._interrupted.is_set():
@@ -475,6 +476,18 @@ class Runner:
             return  # a gate rewrote files: which one's pass would be a lie is not certain
         for key, result in self._passes:
             self._cache.store(key, result)  # only passes are kept
+
+    def _prefetch_base(self, names: list[str]) -> None:
+        """Resolve the base while the first gates list files and run version_of, when a
+        gate's key or if_changed will ask for it anyway (it is asked for once, then cached)."""
+        gates = [self.loaded.gates[n] for n in names]
+        wanted = any(g.if_changed for g in gates)
+        if not wanted and self._cache is not None:
+            from mergegate.cache import needs_base
+
+            wanted = any(needs_base(g) for g in gates)
+        if wanted:
+            threading.Thread(target=self.base.peek, name="base", daemon=True).start()
 
     def _open_cache(self) -> GateCache:
         from mergegate.cache import GateCache
