@@ -29,7 +29,6 @@ import os
 import queue
 import threading
 import time
-import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 
@@ -574,6 +573,8 @@ def _satisfies(result: GateResult) -> bool:
 
 
 def _crash_outcome(kind: str, exc: BaseException, redactor: Redactor) -> Outcome:
+    import traceback  # only when a gate crashed
+
     text = redactor.redact("".join(traceback.format_exception(exc)))
     try:
         where = f"; crash log: {write_crash_log(text)}"
