@@ -20,6 +20,7 @@ import hashlib
 import json
 import os
 import re
+import shlex
 import stat
 import sys
 import tempfile
@@ -172,6 +173,43 @@ def pinned(gates: Mapping[str, GateBase]) -> set[str]:
 
     uncached = [n for n, g in gates.items() if not g.cache or refusal(g)]
     return needs_closure(gates, uncached) - set(uncached)
+
+
+def plan_line(name: str, gate: GateBase, gates: Mapping[str, GateBase], enabled: bool) -> str:
+    """What the cache would do with a gate, for --dry-run: nothing is run, nothing is keyed."""
+    if not enabled:
+        return "cache: off (--no-cache)"
+    if not gate.cache:
+        return "cache: off (cache: false)"
+    why = refusal(gate)
+    if why:
+        return f"cache: never — {why}"
+    readers = _uncached_readers(name, gates)
+    if readers:
+        return f"cache: never — needed by {', '.join(readers)}, never cached; it always runs"
+    return "cache: a pass is reused while unchanged: " + "; ".join(_keyed_on(gate))
+
+
+def _uncached_readers(name: str, gates: Mapping[str, GateBase]) -> list[str]:
+    """The never-cached gates that need ``name``, directly or not (see pinned)."""
+    from mergegate.plan import needs_closure
+
+    uncached = [n for n, g in gates.items() if n != name and (not g.cache or refusal(g))]
+    return [n for n in uncached if name in needs_closure(gates, [n])]
+
+
+def _keyed_on(gate: GateBase) -> list[str]:
+    """The parts of the key a user controls, as the config spells them."""
+    inputs = ", ".join(gate.inputs) if gate.inputs else "every file git would commit"
+    parts = [f"inputs ({inputs})"]
+    if gate.env_inputs:
+        parts.append(f"env {', '.join(gate.env_inputs)}")
+    if gate.version_of:
+        shown = (c if isinstance(c, str) else shlex.join(c) for c in gate.version_of)
+        parts.append("version_of " + ", ".join(f"`{c}`" for c in shown))
+    if needs_base(gate):
+        parts.append("the base commit")
+    return parts
 
 
 def needs_base(gate: GateBase) -> bool:
