@@ -43,6 +43,11 @@ FORMAT = 1
 VERSION_TIMEOUT = 60.0  # seconds for one `version_of` command
 CACHE_DIR_ENV = "MERGEGATE_CACHE_DIR"
 GITLINK = b"160000 "  # a submodule's record
+MAX_AGE = 30 * 24 * 3600.0  # seconds: an entry no run has used for this long is removed
+MAX_ENTRIES = 5000  # beyond this, the least recently used entries are removed first
+STALE_TMP = 24 * 3600.0  # seconds: a temp file this old is a write that was killed
+ENTRY_NAME = re.compile(r"[0-9a-f]{64}\.json\Z")  # the only names pruning removes,
+TMP_NAME = re.compile(r"\.tmp-[a-z0-9_]+\.json\Z")  # besides write_entry's leftovers
 
 
 def cache_dir(root: Path, environ: Mapping[str, str]) -> Path:
@@ -272,6 +277,7 @@ class GateCache:
         self.dir = cache_dir(loaded.root, environ)
         self._lock = threading.Lock()
         self._files: Listing | Exception | None = None
+        self._pruned = False  # pruning runs once, when the run stores its first pass
         self._pinned = pinned(loaded.gates)
 
     def files(self) -> Listing:
@@ -335,6 +341,7 @@ class GateCache:
         entry = read_entry(self.dir, key)
         if entry is None:
             return None
+        touch(self.dir, key)  # recently used: pruning keeps it
         shown = (entry.commit or "uncommitted")[:12]
         cached: dict[str, JSONValue] = {"commit": entry.commit, "at": entry.at}
         return Outcome(
@@ -359,6 +366,10 @@ class GateCache:
         }
         with contextlib.suppress(OSError, TypeError, ValueError):
             write_entry(self.dir, key, entry)
+        with self._lock:
+            due, self._pruned = not self._pruned, True
+        if due:
+            prune(self.dir)
 
 
 def entry_path(directory: Path, key: str) -> Path:
@@ -401,3 +412,77 @@ def read_entry(directory: Path, key: str) -> Entry | None:
     if commit is not None and not isinstance(commit, str):
         return None
     return Entry(key, reason, details, commit, at)
+
+
+def touch(directory: Path, key: str) -> None:
+    """Mark an entry used now; an entry another run just pruned is simply gone."""
+    with contextlib.suppress(OSError):
+        os.utime(entry_path(directory, key), follow_symlinks=False)
+
+
+# -- pruning --------------------------------------------------------------------------
+
+
+def prune(directory: Path, now: float | None = None, cap: int = MAX_ENTRIES) -> int:
+    """Remove entries unused for MAX_AGE, then the least recently used beyond ``cap``.
+
+    Only regular files named like an entry (or a killed write's temp file) are removed,
+    through a descriptor of the directory: a symlink is never followed or removed, a
+    subdirectory never entered. Another run pruning or writing at the same time only
+    turns an entry into a miss. Returns how many files were removed; never raises.
+    """
+    now = time.time() if now is None else now
+    try:
+        fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    except OSError:
+        return 0
+    try:
+        return sum(_unlink_if_same(fd, name, mtime) for name, mtime in _doomed(fd, now, cap))
+    finally:
+        os.close(fd)
+
+
+def _doomed(fd: int, now: float, cap: int) -> list[tuple[str, float]]:
+    """(name, mtime) of each file to remove: stale temp files, old entries, then the excess."""
+    entries, temps = _scan(fd)
+    old = [(n, m) for n, m in entries if now - m > MAX_AGE]
+    recent = sorted(((n, m) for n, m in entries if now - m <= MAX_AGE), key=lambda e: -e[1])
+    stale = [(n, m) for n, m in temps if now - m > STALE_TMP]
+    return stale + old + recent[cap:]
+
+
+def _scan(fd: int) -> tuple[list[tuple[str, float]], list[tuple[str, float]]]:
+    """The directory's entries and temp files, as (name, mtime); regular files only."""
+    entries: list[tuple[str, float]] = []
+    temps: list[tuple[str, float]] = []
+    try:
+        with os.scandir(fd) as listing:
+            for item in listing:
+                is_entry = ENTRY_NAME.match(item.name) is not None
+                if not is_entry and not TMP_NAME.match(item.name):
+                    continue  # not ours (.gitignore, anything a user put here): kept
+                st = _lstat(item)
+                if st is not None and stat.S_ISREG(st.st_mode):
+                    (entries if is_entry else temps).append((item.name, st.st_mtime))
+    except OSError:
+        pass  # what was listed so far is still safe to judge
+    return entries, temps
+
+
+def _lstat(item: os.DirEntry[str]) -> os.stat_result | None:
+    try:
+        return item.stat(follow_symlinks=False)
+    except OSError:
+        return None  # gone already: another run pruned it
+
+
+def _unlink_if_same(fd: int, name: str, mtime: float) -> bool:
+    """Remove ``name`` unless another run used or rewrote it since the scan."""
+    try:
+        st = os.stat(name, dir_fd=fd, follow_symlinks=False)
+        if not stat.S_ISREG(st.st_mode) or st.st_mtime != mtime:
+            return False
+        os.unlink(name, dir_fd=fd)
+    except OSError:
+        return False
+    return True
