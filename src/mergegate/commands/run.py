@@ -41,7 +41,10 @@ def main(args: argparse.Namespace) -> int:
     base = LazyBase(loaded.root, args.base, loaded.config.base, environ)
     jobs = args.jobs or default_jobs()
     if args.dry_run:
-        return _dry_run(loaded, selection, base, environ, jobs, args.config, args.no_color)
+        no_cache = getattr(args, "no_cache", False)
+        return _dry_run(
+            loaded, selection, base, environ, jobs, args.config, args.no_color, no_cache
+        )
     redactor = make_redactor(loaded, environ)
     identity = config_identity(loaded)  # before any gate could touch the file
     with reproducing_with(str(args.config)):  # every report's reproduce line names -c FILE
@@ -275,6 +278,7 @@ def _dry_run(
     jobs: int,
     config_name: str,
     no_color: bool = False,
+    no_cache: bool = False,
 ) -> int:
     from mergegate.errors import GitError
     from mergegate.report.console import make_console, print_plan
@@ -283,7 +287,7 @@ def _dry_run(
     redact = redactor.redact
     plans = [
         replace(p, lines=tuple(map(redact, p.lines)), problems=tuple(map(redact, p.problems)))
-        for p in dry_run(loaded, selection, base, environ)
+        for p in dry_run(loaded, selection, base, environ, cache=not no_cache)
     ]
     try:
         resolved = base.get()
