@@ -9,14 +9,19 @@
    default ``inputs`` hashes (``mergegate.cache.list_inputs`` + ``files_digest``), and
    the floor: ``git ls-files -s -z`` alone, the one git call the listing cannot avoid.
    Goal: at most 0.3 s at 100,000 files.
-2. **Second run, nothing changed.** This repository's tracked files are cloned into a
-   temp dir, every gate's key is computed and a passing entry is written under it (the
-   state a first, all-green run leaves behind, without running the suite), then
-   ``mergegate run`` is timed end to end; every cacheable gate must come back cached.
-   Goal: 0.1 s (start-up alone is most of it: see case 1 of bench/run.py).
+2. **Second run, nothing changed, against pre-commit and lefthook.** This repository's
+   tracked files are cloned into a temp dir, every gate's key is computed and a passing
+   entry is written under it (the state a first, all-green run leaves behind, without
+   running the suite). Then, in alternating rounds after one warm-up: ``mergegate run`` of
+   the whole gates.yaml, of it minus unit-tests, and ``--only lint,type-check,schema,smoke``
+   (every gate must come back cached), against ``pre-commit run --all-files`` and
+   ``lefthook run gates`` running those four gates' commands (``language: system``,
+   ``pass_filenames: false``, ``always_run``): they have no result cache and re-run them.
+   Ratios are medians of per-round ratios. A peer that is not installed is skipped with a
+   note. Goal: 0.1 s for mergegate (start-up alone is most of it: case 1 of bench/run.py).
 
-Exit status 1 when a measured command fails or a gate that should be cached is not;
-timings never decide it.
+Exit status 1 when a measured command (a peer's included) fails or a gate that should be
+cached is not; timings never decide it.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import shutil
 import statistics
 import subprocess
@@ -35,6 +41,14 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT / "bench") not in sys.path:  # harness/ lives next to this file
+    sys.path.insert(0, str(ROOT / "bench"))
+
+from harness import tools  # noqa: E402
+from harness.markdown import render_section  # noqa: E402
+from harness.measure import Measured, Variant, measure  # noqa: E402
+from harness.section import Pair, Section  # noqa: E402
+
 GIT_ENV = {
     "GIT_AUTHOR_NAME": "bench",
     "GIT_AUTHOR_EMAIL": "bench@example.invalid",
@@ -139,34 +153,118 @@ def _prime(clone: Path, environ: dict[str, str]) -> list[str]:
     return primed
 
 
+# the gates pre-commit and lefthook can run as well, each as gates.yaml runs it; unit-tests
+# takes minutes in every tool, and forbid/semver/witness have no peer equivalent
+PEER_GATES = {
+    "lint": "ruff check . && ruff format --check .",
+    "type-check": "mypy",
+    "schema": "mergegate schema | diff -u schema/gates.schema.json -",
+    "smoke": 'for s in scripts/smoke-*.sh; do bash "$s"; done',
+}
+PEER_CONFIGS = (".pre-commit-config.yaml", "lefthook.yml")
+
+
+def _as_bash(run: str) -> str:
+    """The command as mergegate runs a string `run`: bash with -e and pipefail."""
+    return "bash -e -o pipefail -c " + shlex.quote(run)
+
+
+def _write_peer_configs(clone: Path) -> None:
+    """Both peers run the same four commands; git ignores their configs (not in any key)."""
+    commands = {name: _as_bash(run) for name, run in PEER_GATES.items()}
+    (clone / PEER_CONFIGS[0]).write_text(tools.pre_commit_yaml(commands))
+    (clone / PEER_CONFIGS[1]).write_text(tools.lefthook_yaml({"gates": (True, commands)}))
+    with (clone / ".git" / "info" / "exclude").open("a") as exclude:
+        exclude.write("".join(f"/{name}\n" for name in PEER_CONFIGS))
+
+
+def _variants(clone: Path, env: dict[str, str], found: tools.Tools, scratch: Path) -> list[Variant]:
+    mergegate = (*found.mergegate, "run", "--base", "HEAD")
+    only = ",".join(PEER_GATES)
+
+    def ours(key: str, label: str, *args: str) -> Variant:
+        report = str(scratch / f"{key}.json")
+        return Variant(key, label, (*mergegate, "--json", report, *args), clone, env)
+
+    variants = [
+        ours(
+            "all",
+            "mergegate run, whole gates.yaml",
+        ),
+        ours("skip", "mergegate run --skip unit-tests", "--skip", "unit-tests"),
+        ours("only", f"mergegate run --only {only}", "--only", only),
+    ]
+    if found.pre_commit:
+        argv = (*found.pre_commit, "run", "--all-files")
+        variants.append(Variant("pc", "pre-commit run --all-files", argv, clone, env, "pre-commit"))
+    if found.lefthook:
+        argv = (found.lefthook, "run", "gates")
+        variants.append(
+            Variant("lh", "lefthook run gates (parallel)", argv, clone, env, "lefthook")
+        )
+    return variants
+
+
+def _uncached(scratch: Path, key: str, expected: set[str]) -> str | None:
+    """Why the last run of ``key`` was not the all-cached run it should be, or None."""
+    try:
+        report = json.loads((scratch / f"{key}.json").read_text())
+        cached = {g["name"] for g in report["gates"] if "cached" in g["details"]}
+        ran = {g["name"] for g in report["gates"] if g["status"] != "skipped"}
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        return f"no usable JSON report: {exc}"
+    if cached != expected or ran != expected:
+        return f"cached {sorted(cached)}, ran {sorted(ran)}; expected {sorted(expected)} cached"
+    return None
+
+
 def bench_second_run(rounds: int, tmp: Path) -> tuple[list[str], bool]:
     clone = tmp / "clone"
     _git(ROOT, "worktree", "list")  # fails early outside a git checkout
     subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True)
+    _write_peer_configs(clone)
+    env = tools.child_env(tmp)
     bin_dir = str(Path(sys.executable).parent)  # the gates' tools (ruff, mypy) live here
-    environ = {**os.environ, "PATH": bin_dir + os.pathsep + os.environ.get("PATH", "")}
-    primed = _prime(clone, environ)
-    argv = [str(Path(sys.executable).parent / "mergegate"), "run", "--base", "HEAD"]
-    times: list[float] = []
-    ok = True
-    for _ in range(rounds):
-        started = time.perf_counter()
-        done = subprocess.run(
-            argv, cwd=clone, env=environ, capture_output=True, text=True, check=False
-        )
-        times.append(time.perf_counter() - started)
-        report = json.loads((clone / "reports" / "gates.json").read_text())
-        cached = [g["name"] for g in report["gates"] if "cached" in g["details"]]
-        ok = ok and done.returncode == 0 and sorted(cached) == sorted(primed)
-    lines = [
-        f"Second `mergegate run` of this repository's gates.yaml, nothing changed "
-        f"({len(primed)} gates cached: {', '.join(primed)}):",
-        "",
-        f"- median {statistics.median(times) * 1000:.0f} ms over {rounds} round(s)"
-        + ("" if ok else " — FAILED: not every primed gate came back cached"),
-        "",
+    env["PATH"] = bin_dir + os.pathsep + env.get("PATH", "")
+    found = tools.find_tools(env)
+    primed = _prime(clone, env)
+    variants = _variants(clone, env, found, tmp)
+    measured = measure(variants, rounds=rounds, warmup=1, scratch=tmp)
+    expected = {
+        "all": set(primed),
+        "skip": set(primed) - {"unit-tests"},
+        "only": set(PEER_GATES),
+    }
+    for key, gates in expected.items():
+        why = None if key in measured.failures else _uncached(tmp, key, gates)
+        if why:
+            measured.failures[key] = "not every gate came back cached: " + why
+    section = _second_run_section(measured, found, primed)
+    heading = "Second `mergegate run` of this repository's gates.yaml, nothing changed:"
+    return [heading, "", *render_section(section)[2:]], section.ok
+
+
+def _second_run_section(measured: Measured, found: tools.Tools, primed: list[str]) -> Section:
+    pairs = [
+        Pair(peer, "only", f"{label} ÷ mergegate, same 4 gates cached")
+        for peer, label in (("pc", "pre-commit"), ("lh", "lefthook"))
+        if any(v.key == peer for v in measured.variants)
     ]
-    return lines, ok
+    notes = [
+        f"primed (cached) gates: {', '.join(primed)}; every mergegate row must come back "
+        "with each of its gates cached, else it is FAILED",
+        "peers run the same commands as the four comparable gates (`language: system`, "
+        "`pass_filenames: false`, `always_run`; lefthook `parallel: true`) and, having no "
+        "result cache, re-run them all; their own caches (mypy's, ruff's) are warm",
+        "unit-tests is left out of the peer rows and `--only`: it takes minutes in any tool; "
+        "forbid (no-secrets) and semver (api-version) have no peer equivalent",
+    ]
+    notes += [
+        f"{tool} not installed: its row is skipped"
+        for tool, path in (("pre-commit", found.pre_commit), ("lefthook", found.lefthook))
+        if not path
+    ]
+    return Section(2, "Second run, nothing changed", measured, pairs, notes=notes)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

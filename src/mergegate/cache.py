@@ -20,6 +20,7 @@ import hashlib
 import json
 import os
 import re
+import shlex
 import stat
 import sys
 import tempfile
@@ -42,6 +43,11 @@ FORMAT = 1
 VERSION_TIMEOUT = 60.0  # seconds for one `version_of` command
 CACHE_DIR_ENV = "MERGEGATE_CACHE_DIR"
 GITLINK = b"160000 "  # a submodule's record
+MAX_AGE = 30 * 24 * 3600.0  # seconds: an entry no run has used for this long is removed
+MAX_ENTRIES = 5000  # beyond this, the least recently used entries are removed first
+STALE_TMP = 24 * 3600.0  # seconds: a temp file this old is a write that was killed
+ENTRY_NAME = re.compile(r"[0-9a-f]{64}\.json\Z")  # the only names pruning removes,
+TMP_NAME = re.compile(r"\.tmp-[a-z0-9_]+\.json\Z")  # besides write_entry's leftovers
 
 
 def cache_dir(root: Path, environ: Mapping[str, str]) -> Path:
@@ -174,6 +180,43 @@ def pinned(gates: Mapping[str, GateBase]) -> set[str]:
     return needs_closure(gates, uncached) - set(uncached)
 
 
+def plan_line(name: str, gate: GateBase, gates: Mapping[str, GateBase], enabled: bool) -> str:
+    """What the cache would do with a gate, for --dry-run: nothing is run, nothing is keyed."""
+    if not enabled:
+        return "cache: off (--no-cache)"
+    if not gate.cache:
+        return "cache: off (cache: false)"
+    why = refusal(gate)
+    if why:
+        return f"cache: never — {why}"
+    readers = _uncached_readers(name, gates)
+    if readers:
+        return f"cache: never — needed by {', '.join(readers)}, never cached; it always runs"
+    return "cache: a pass is reused while unchanged: " + "; ".join(_keyed_on(gate))
+
+
+def _uncached_readers(name: str, gates: Mapping[str, GateBase]) -> list[str]:
+    """The never-cached gates that need ``name``, directly or not (see pinned)."""
+    from mergegate.plan import needs_closure
+
+    uncached = [n for n, g in gates.items() if n != name and (not g.cache or refusal(g))]
+    return [n for n in uncached if name in needs_closure(gates, [n])]
+
+
+def _keyed_on(gate: GateBase) -> list[str]:
+    """The parts of the key a user controls, as the config spells them."""
+    inputs = ", ".join(gate.inputs) if gate.inputs else "every file git would commit"
+    parts = [f"inputs ({inputs})"]
+    if gate.env_inputs:
+        parts.append(f"env {', '.join(gate.env_inputs)}")
+    if gate.version_of:
+        shown = (c if isinstance(c, str) else shlex.join(c) for c in gate.version_of)
+        parts.append("version_of " + ", ".join(f"`{c}`" for c in shown))
+    if needs_base(gate):
+        parts.append("the base commit")
+    return parts
+
+
 def needs_base(gate: GateBase) -> bool:
     """Whether the verdict depends on the base commit (then its sha is part of the key)."""
     return (
@@ -234,6 +277,7 @@ class GateCache:
         self.dir = cache_dir(loaded.root, environ)
         self._lock = threading.Lock()
         self._files: Listing | Exception | None = None
+        self._pruned = False  # pruning runs once, when the run stores its first pass
         self._pinned = pinned(loaded.gates)
 
     def files(self) -> Listing:
@@ -297,6 +341,7 @@ class GateCache:
         entry = read_entry(self.dir, key)
         if entry is None:
             return None
+        touch(self.dir, key)  # recently used: pruning keeps it
         shown = (entry.commit or "uncommitted")[:12]
         cached: dict[str, JSONValue] = {"commit": entry.commit, "at": entry.at}
         return Outcome(
@@ -321,6 +366,10 @@ class GateCache:
         }
         with contextlib.suppress(OSError, TypeError, ValueError):
             write_entry(self.dir, key, entry)
+        with self._lock:
+            due, self._pruned = not self._pruned, True
+        if due:
+            prune(self.dir)
 
 
 def entry_path(directory: Path, key: str) -> Path:
@@ -363,3 +412,77 @@ def read_entry(directory: Path, key: str) -> Entry | None:
     if commit is not None and not isinstance(commit, str):
         return None
     return Entry(key, reason, details, commit, at)
+
+
+def touch(directory: Path, key: str) -> None:
+    """Mark an entry used now; an entry another run just pruned is simply gone."""
+    with contextlib.suppress(OSError):
+        os.utime(entry_path(directory, key), follow_symlinks=False)
+
+
+# -- pruning --------------------------------------------------------------------------
+
+
+def prune(directory: Path, now: float | None = None, cap: int = MAX_ENTRIES) -> int:
+    """Remove entries unused for MAX_AGE, then the least recently used beyond ``cap``.
+
+    Only regular files named like an entry (or a killed write's temp file) are removed,
+    through a descriptor of the directory: a symlink is never followed or removed, a
+    subdirectory never entered. Another run pruning or writing at the same time only
+    turns an entry into a miss. Returns how many files were removed; never raises.
+    """
+    now = time.time() if now is None else now
+    try:
+        fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    except OSError:
+        return 0
+    try:
+        return sum(_unlink_if_same(fd, name, mtime) for name, mtime in _doomed(fd, now, cap))
+    finally:
+        os.close(fd)
+
+
+def _doomed(fd: int, now: float, cap: int) -> list[tuple[str, float]]:
+    """(name, mtime) of each file to remove: stale temp files, old entries, then the excess."""
+    entries, temps = _scan(fd)
+    old = [(n, m) for n, m in entries if now - m > MAX_AGE]
+    recent = sorted(((n, m) for n, m in entries if now - m <= MAX_AGE), key=lambda e: -e[1])
+    stale = [(n, m) for n, m in temps if now - m > STALE_TMP]
+    return stale + old + recent[cap:]
+
+
+def _scan(fd: int) -> tuple[list[tuple[str, float]], list[tuple[str, float]]]:
+    """The directory's entries and temp files, as (name, mtime); regular files only."""
+    entries: list[tuple[str, float]] = []
+    temps: list[tuple[str, float]] = []
+    try:
+        with os.scandir(fd) as listing:
+            for item in listing:
+                is_entry = ENTRY_NAME.match(item.name) is not None
+                if not is_entry and not TMP_NAME.match(item.name):
+                    continue  # not ours (.gitignore, anything a user put here): kept
+                st = _lstat(item)
+                if st is not None and stat.S_ISREG(st.st_mode):
+                    (entries if is_entry else temps).append((item.name, st.st_mtime))
+    except OSError:
+        pass  # what was listed so far is still safe to judge
+    return entries, temps
+
+
+def _lstat(item: os.DirEntry[str]) -> os.stat_result | None:
+    try:
+        return item.stat(follow_symlinks=False)
+    except OSError:
+        return None  # gone already: another run pruned it
+
+
+def _unlink_if_same(fd: int, name: str, mtime: float) -> bool:
+    """Remove ``name`` unless another run used or rewrote it since the scan."""
+    try:
+        st = os.stat(name, dir_fd=fd, follow_symlinks=False)
+        if not stat.S_ISREG(st.st_mode) or st.st_mtime != mtime:
+            return False
+        os.unlink(name, dir_fd=fd)
+    except OSError:
+        return False
+    return True

@@ -203,8 +203,13 @@ class GatePlan:
 
 
 def dry_run(
-    loaded: LoadedConfig, selection: Selection, base: LazyBase, environ: Mapping[str, str]
+    loaded: LoadedConfig,
+    selection: Selection,
+    base: LazyBase,
+    environ: Mapping[str, str],
+    cache: bool = True,
 ) -> list[GatePlan]:
+    from mergegate.cache import plan_line
     from mergegate.gates import PlanContext, kind_module
 
     plans = []
@@ -226,6 +231,7 @@ def dry_run(
             else:
                 lines.extend(info.lines)
                 problems.extend(info.problems)
+            lines.append(plan_line(name, gate, loaded.gates, cache))
         plans.append(
             GatePlan(
                 name,

@@ -73,7 +73,8 @@ def main(args: argparse.Namespace) -> int:
 def _plan_only(args: argparse.Namespace, environ: dict[str, str]) -> int:
     loaded, selection, base = _load(args, environ)
     jobs = args.jobs or default_jobs()
-    return _dry_run(loaded, selection, base, environ, jobs, args.config, args.no_color)
+    no_cache = getattr(args, "no_cache", False)
+    return _dry_run(loaded, selection, base, environ, jobs, args.config, args.no_color, no_cache)
 
 
 def _load(
@@ -325,6 +326,7 @@ def _dry_run(
     jobs: int,
     config_name: str,
     no_color: bool = False,
+    no_cache: bool = False,
 ) -> int:
     from mergegate.errors import GitError
     from mergegate.report.console import make_console, print_plan
@@ -333,7 +335,7 @@ def _dry_run(
     redact = redactor.redact
     plans = [
         replace(p, lines=tuple(map(redact, p.lines)), problems=tuple(map(redact, p.problems)))
-        for p in dry_run(loaded, selection, base, environ)
+        for p in dry_run(loaded, selection, base, environ, cache=not no_cache)
     ]
     try:
         resolved = base.get()
