@@ -330,3 +330,14 @@ def test_a_started_git_without_git_on_path_is_a_git_error(
     with pytest.raises(GitError, match="not installed"):
         started.bytes()
     started.close()  # nothing to stop
+
+
+def test_a_known_head_resolves_the_same_base(tmp_path: Path) -> None:
+    repo = clone_with_feature(tmp_path)
+    head = git(repo, "rev-parse", "HEAD")
+    assert mgit.resolve_base(repo, None, None, {}, head=head) == mgit.resolve_base(
+        repo, None, None, {}
+    )
+    lazy = mgit.LazyBase(repo, None, None, {})
+    lazy.head = head
+    assert lazy.get().sha == fork_point(repo)

@@ -217,10 +217,15 @@ def default_candidates(root: Path) -> list[str]:
 
 
 def resolve_base(
-    root: Path, cli_base: str | None, config_base: str | None, environ: Mapping[str, str]
+    root: Path,
+    cli_base: str | None,
+    config_base: str | None,
+    environ: Mapping[str, str],
+    head: str | None = None,
 ) -> Base:
+    """DESIGN §4; ``head`` is HEAD's commit when the caller already knows it (one git call)."""
     ref, source = choose_base_ref(cli_base, config_base, environ)
-    if head_commit(root) is None:
+    if head is None and head_commit(root) is None:
         raise GitError(f"{root} is not a git repository with a commit; a base cannot be resolved")
     candidates = [ref] if ref else default_candidates(root)
     for cand in candidates:
@@ -262,12 +267,13 @@ class LazyBase:
         self._value: Base | GitError | None = None
         self._changed: list[str] | None = None
         self._files: list[str] | GitError | None = None
+        self.head: str | None = None  # HEAD's commit when the run knows it already
 
     def get(self) -> Base:
         with self._lock:
             if self._value is None:
                 try:
-                    self._value = resolve_base(self.root, *self._args)
+                    self._value = resolve_base(self.root, *self._args, head=self.head)
                 except GitError as exc:
                     self._value = exc
             value = self._value

@@ -167,6 +167,7 @@ def _run(
         mask=redactor.redact,
     )
     guard = _before_gates(loaded, selection, base, args, environ, early.status)
+    base.head = guard.commit  # HEAD from the tree's snapshot: base resolution need not ask
     procs = ProcessManager()
     runner = Runner(
         loaded,
