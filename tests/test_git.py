@@ -12,6 +12,7 @@ import pytest
 
 from mergegate import git as mgit
 from mergegate.errors import GitError
+from mergegate.proctree import OWN_PIDS
 from tests.helpers import commit_all, git, init_repo, load_json, run_cli, write_config
 
 SRC = Path(mgit.__file__).parent
@@ -289,3 +290,54 @@ def test_a_git_call_is_no_leftover_of_another_gates_command(
         release.touch()
         thread.join(120)
     assert outcome == [git(repo, "rev-parse", "HEAD")]
+
+
+# -- a git started early (mergegate run starts its status while it loads) ------------------
+
+
+def test_a_started_git_answers_as_git_bytes_would(tmp_path: Path) -> None:
+    repo = init_repo(tmp_path / "r", {"a.txt": "1\n"})
+    started = mgit.Started(repo, *mgit.STATUS_ARGS)
+    assert started.bytes() == mgit.git_bytes(repo, *mgit.STATUS_ARGS)
+    assert started.bytes() == started.bytes()  # collected once, kept
+    assert mgit.Started(repo, "rev-parse", "HEAD").text() == git(repo, "rev-parse", "HEAD")
+
+
+def test_a_started_git_that_fails_raises_when_collected(tmp_path: Path) -> None:
+    started = mgit.Started(tmp_path, "rev-parse", "--show-prefix")  # not a repository
+    with pytest.raises(GitError, match=r"rev-parse --show-prefix` failed: .*not a git repository"):
+        started.bytes()
+    assert mgit.Started(tmp_path, "rev-parse", "HEAD").bytes(ok_codes=(0, 128)) == b""
+
+
+def test_closing_an_uncollected_git_stops_it_and_fails_closed(tmp_path: Path) -> None:
+    repo = init_repo(tmp_path / "r", {"a.txt": "1\n"})
+    started = mgit.Started(repo, "cat-file", "--batch")  # waits on stdin: /dev/null ends it
+    pid = started._proc.pid if started._proc else 0
+    started.close()
+    with pytest.raises(GitError, match="not waited for"):
+        started.bytes()
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)  # reaped, not left as a zombie
+    assert pid not in OWN_PIDS
+
+
+def test_a_started_git_without_git_on_path_is_a_git_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
+    started = mgit.Started(tmp_path, "status")
+    with pytest.raises(GitError, match="not installed"):
+        started.bytes()
+    started.close()  # nothing to stop
+
+
+def test_a_known_head_resolves_the_same_base(tmp_path: Path) -> None:
+    repo = clone_with_feature(tmp_path)
+    head = git(repo, "rev-parse", "HEAD")
+    assert mgit.resolve_base(repo, None, None, {}, head=head) == mgit.resolve_base(
+        repo, None, None, {}
+    )
+    lazy = mgit.LazyBase(repo, None, None, {})
+    lazy.head = head
+    assert lazy.get().sha == fork_point(repo)

@@ -180,3 +180,47 @@ def test_a_cache_inside_the_project_is_not_used(
     forged_json["gates"]["a"]["run"] = "echo planted"
     (planted / f"{key}.json").write_text(json.dumps({"key": key, "plan": forged_json}))
     assert load_plan(path).gates["a"].run == "true"  # type: ignore[attr-defined]
+
+
+_LOAD_ONLY = """
+import sys
+from pathlib import Path
+from mergegate.plancache import load_plan
+loaded = load_plan(Path(sys.argv[1]))
+kinds = sorted(m for m in sys.modules if m.startswith("mergegate.gates"))
+print(len(loaded.gates), ",".join(kinds))
+"""
+
+
+def test_a_warm_plan_loads_without_importing_any_kind_module(tmp_path: Path, cache: Path) -> None:
+    """A cached plan names its spec classes: the second run's plan load (every gate a
+    cached pass, say) pays for no kind's module, nor for what those import."""
+    path = write_config(tmp_path, EVERY_KIND)
+    script = tmp_path / "load.py"
+    script.write_text(_LOAD_ONLY)
+    cold = run_process([sys.executable, str(script), str(path)], tmp_path)
+    warm = run_process([sys.executable, str(script), str(path)], tmp_path)
+    assert cold.returncode == warm.returncode == 0, warm.stderr
+    assert cold.stdout.startswith("6 ")
+    assert "mergegate.gates.semver" in cold.stdout
+    assert warm.stdout == "6 \n"
+
+
+@pytest.mark.parametrize(
+    "named",
+    ["mergegate.spec:ForbidSpec", "mergegate.spec:ConfigSpec", "mergegate.nothere:X", "os:sep"],
+)
+def test_a_cached_plan_naming_another_class_is_a_miss(
+    tmp_path: Path, cache: Path, named: str
+) -> None:
+    """The class a cached plan names must be its kind's spec, or the plan is validated again."""
+    path = write_config(tmp_path, "version: 1\ngates:\n  a: {run: 'true'}\n")
+    load_plan(path)
+    (entry,) = _entries(cache)
+    data = json.loads(entry.read_text())
+    assert data["plan"]["gates"]["a"]["$class"] == "mergegate.spec:CommandSpec"
+    data["plan"]["gates"]["a"]["$class"] = named
+    entry.write_text(json.dumps(data))
+    again = load_plan(path)
+    assert type(again.gates["a"]).__name__ == "CommandSpec"
+    assert json.loads(entry.read_text())["plan"]["gates"]["a"]["$class"].endswith(":CommandSpec")

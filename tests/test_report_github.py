@@ -10,7 +10,7 @@ import pytest
 from mergegate.report import github
 from mergegate.results import Annotation, GateResult, RunResult, SkipCause, Status
 from tests.ghrunner import process
-from tests.helpers import run_cli, write_config
+from tests.helpers import init_repo, run_cli, write_config
 
 INJECTION = "\n".join(
     [
@@ -274,3 +274,44 @@ def test_cli_output_gives_github_only_mergegates_own_commands(repo: Path) -> Non
         hits = [i + 1 for i, line in enumerate(lines) if line.strip() == needle]
         assert hits, f"{needle} should be shown in the gate's group"
         assert set(hits) <= set(stdout.ignored), f"{needle} printed outside stop-commands"
+
+
+# -- a gates.yaml GitHub cannot run: its problems annotate the file's lines ---------------
+
+
+def test_config_errors_annotate_their_line_on_github(tmp_path: Path) -> None:
+    body = "version: 1\ngates:\n  a: {runn: 'true'}\n  b: {run: 'true', timeout: soon}\n"
+    repo = init_repo(tmp_path / "repo", {"ci/gates.yaml": body})
+    result = run_cli(["run", "-c", "ci/gates.yaml"], cwd=repo, env={"GITHUB_ACTIONS": "true"})
+    assert result.returncode == 2, result.stdout + result.stderr
+    errors = process(result.stdout).named("error")
+    assert [(e.properties["file"], e.properties["line"], e.properties["col"]) for e in errors] == [
+        ("ci/gates.yaml", "3", "3"),  # `run` missing from gate a
+        ("ci/gates.yaml", "3", "7"),  # the mistyped key
+        ("ci/gates.yaml", "4", "20"),
+    ]
+    assert errors[1].data == "gates.a.runn: unknown key (did you mean run?)"
+    assert errors[2].data.startswith("gates.b.timeout: invalid duration 'soon'")
+    assert "invalid configuration" in result.stderr  # the log keeps the full list
+    plain = run_cli(["run", "-c", "ci/gates.yaml"], cwd=repo / "ci", env={"GITHUB_ACTIONS": ""})
+    assert plain.returncode == 2
+    assert "::error" not in plain.stdout + plain.stderr
+
+
+def test_config_error_annotations_are_capped_and_masked(tmp_path: Path) -> None:
+    token = "s3cr3t-" + "q" * 24
+    gates = "".join(f"  g{i}: {{runn: 'true'}}\n" for i in range(12))
+    body = f"version: 1\ngates:\n  leak: {{run: 'true', {token}: 1}}\n{gates}"
+    repo = init_repo(tmp_path / "repo", {"gates.yaml": body})
+    env = {"GITHUB_ACTIONS": "true", "DEPLOY_TOKEN": token}
+    result = run_cli(["run"], cwd=repo / "", env=env)
+    assert result.returncode == 2
+    errors = process(result.stdout).named("error")
+    listed = [line for line in result.stderr.splitlines() if line.startswith("gates.yaml:")]
+    assert len(listed) == 25  # two problems in each of 12 gates, and the leaking key
+    assert len(errors) == 10
+    assert errors[-1].data == "… and 16 more problems (the log lists them)"
+    assert [e.data for e in errors[:9]] == [line.split(": ", 1)[1] for line in listed[:9]]
+    assert errors[0].data.startswith("gates.leak.")
+    assert "unknown key" in errors[0].data
+    assert token not in result.stdout + result.stderr

@@ -121,6 +121,20 @@ def test_a_gate_that_commits_blocks(tmp_path: Path) -> None:
     result = guard_result(report)
     assert result is not None
     assert f"HEAD moved from {head[:12]}" in result["reason"]
+    assert report["commit"] == head  # the commit that was gated, not the one a gate made
+
+
+def test_a_repository_without_a_commit_is_guarded_and_has_no_commit(tmp_path: Path) -> None:
+    repo = tmp_path / "fresh"
+    git(tmp_path, "init", "-q", str(repo))
+    (repo / "gates.yaml").write_text('version: 1\ngates:\n  w: {run: "echo 1 > gates.yaml"}\n')
+    git(repo, "add", "gates.yaml")
+    code, report, output = run(repo)
+    assert code == 1, output
+    assert report["commit"] is None
+    result = guard_result(report)
+    assert result is not None
+    assert "gates.yaml" in result["reason"]
 
 
 def test_untracked_files_written_by_gates_do_not_block(tmp_path: Path) -> None:
@@ -142,6 +156,7 @@ def test_outside_a_git_repository_the_tree_is_not_checked(tmp_path: Path) -> Non
     code, report, output = run(root)
     assert code == 0, output
     assert guard_result(report) is None
+    assert report["commit"] is None
     plan = run_cli(["run", "--dry-run"], cwd=root)
     assert "tree: not a git repository" in plan.stdout
     repo = project(tmp_path, 'ok: {run: "true"}')

@@ -18,18 +18,15 @@ from harness.section import Context, Pair, Section, Target, fmt_ratio, fmt_time,
 from harness.tools import gates_yaml, lefthook_yaml, make_repo, pre_commit_yaml
 
 TRUE = "/bin/true"
-# what `mergegate run` imports before its first gate starts: its floor as designed
+# what a warm `mergegate run` imports (compiled plan, off a terminal: no pydantic, yaml, rich)
 RUN_PATH_MODULES = (
     "mergegate.commands.run",
     "mergegate.runner",
     "mergegate.gates.command",
     "mergegate.report.console",
+    "mergegate.report.plain",
     "mergegate.report.junit",
     "mergegate.report.json_report",
-    "rich.console",
-    "rich.table",
-    "yaml",
-    "junit_xml",
 )
 # the least a Python runner pays per check: start it in its own session and wait for it
 PY_SPAWN = (
@@ -37,6 +34,23 @@ PY_SPAWN = (
     "for _ in range({n}):\n"
     "    subprocess.Popen(['/bin/true'], stdin=subprocess.DEVNULL, start_new_session=True).wait()"
 )
+# the least a Python runner with mergegate's guarantees pays, importing nothing of it: the
+# guardian process (kills the gates' processes if the runner is SIGKILLed), `git status`
+# before and after (gates must not change the tree), every check started at once and waited
+SAFE_FLOOR = """\
+import os, subprocess, sys
+guardian = subprocess.Popen(
+    [sys.executable, "-I", "-S", {guardian!r}, "BENCH_TOKEN", "x"],
+    stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, start_new_session=True)
+status = ["git", "status", "--porcelain=v2", "-z", "--branch", "--untracked-files=no"]
+subprocess.run(status, stdout=subprocess.PIPE, check=True)
+pids = [os.posix_spawn("/bin/true", ["/bin/true"], os.environ, setsid=True) for _ in range({n})]
+for pid in pids:
+    os.waitpid(pid, 0)
+subprocess.run(status, stdout=subprocess.PIPE, check=True)
+guardian.stdin.write(b"done\\n")
+guardian.stdin.close()  # not waited for, as mergegate does not wait for it either
+"""
 PACKAGE_NOTES = {
     "mergegate": "mergegate (its modules, and building the pydantic models of gates.yaml)",
     "asyncio": "asyncio (pulled in by typing_extensions for pydantic_core on Python < 3.12)",
@@ -84,14 +98,16 @@ def _variants(ctx: Context, repo: Path, n: int) -> list[Variant]:
             env,
             "floor",
         ),
-        Variant(f"mg1-{n}", f"mergegate --jobs 1, {n} gates", (*run, "--jobs", "1"), repo, env),
         Variant(
-            f"mgp-{n}",
-            f"mergegate --jobs {ctx.jobs} (default), {n} gates",
-            (*run, "--jobs", str(ctx.jobs)),
+            f"safe-{n}",
+            f"floor: python, guardian + 2 × git status + {n} × posix_spawn at once",
+            (tools.python, "-c", SAFE_FLOOR.format(guardian=_guardian_path(), n=n)),
             repo,
             env,
+            "floor",
         ),
+        Variant(f"mg1-{n}", f"mergegate --jobs 1, {n} gates", (*run, "--jobs", "1"), repo, env),
+        Variant(f"mgp-{n}", f"mergegate (default --jobs), {n} gates", run, repo, env),
     ]
     if tools.pre_commit:
         out.append(
@@ -119,17 +135,27 @@ def _variants(ctx: Context, repo: Path, n: int) -> list[Variant]:
     return out
 
 
+def _guardian_path() -> str:
+    import mergegate
+
+    return str(Path(mergegate.__file__).with_name("_guardian.py"))
+
+
 def _pairs(ctx: Context, n: int) -> list[Pair]:
-    pairs = [Pair(f"mg1-{n}", f"floor-{n}", f"{n}: mergegate --jobs 1 ÷ floor")]
+    pairs = [
+        Pair(f"mg1-{n}", f"floor-{n}", f"{n}: mergegate --jobs 1 ÷ floor"),
+        Pair(f"mgp-{n}", f"safe-{n}", f"{n}: mergegate (default --jobs) ÷ its safety floor"),
+    ]
     if ctx.tools.pre_commit:
         pairs += [
             Pair(f"mg1-{n}", f"pc-{n}", f"{n}: mergegate --jobs 1 ÷ pre-commit"),
-            Pair(f"mgp-{n}", f"pc-{n}", f"{n}: mergegate --jobs {ctx.jobs} ÷ pre-commit"),
+            Pair(f"mgp-{n}", f"pc-{n}", f"{n}: mergegate (default --jobs) ÷ pre-commit"),
+            Pair(f"safe-{n}", f"pc-{n}", f"{n}: its safety floor ÷ pre-commit"),
         ]
     if ctx.tools.lefthook:
         pairs += [
             Pair(f"mg1-{n}", f"lhs-{n}", f"{n}: mergegate --jobs 1 ÷ lefthook serial"),
-            Pair(f"mgp-{n}", f"lhp-{n}", f"{n}: mergegate --jobs {ctx.jobs} ÷ lefthook parallel"),
+            Pair(f"mgp-{n}", f"lhp-{n}", f"{n}: mergegate (default --jobs) ÷ lefthook parallel"),
         ]
     return pairs
 
@@ -163,7 +189,8 @@ def run(ctx: Context) -> Section:
         "floor": "floor (sh)",
         "py": "floor (python Popen)",
         "mg1": "mergegate --jobs 1",
-        "mgp": f"mergegate --jobs {ctx.jobs}",
+        "mgp": "mergegate (default --jobs)",
+        "safe": "safety floor (python)",
         "pc": "pre-commit",
         "lhs": "lefthook serial",
         "lhp": "lefthook parallel",

@@ -33,7 +33,7 @@ from typing import Any
 
 from mergegate import __version__, globs
 from mergegate.errors import GitError
-from mergegate.git import LazyBase, git_bytes, head_commit
+from mergegate.git import LazyBase, Started, head_commit
 from mergegate.proc import ProcessManager, shell_argv
 from mergegate.results import GateResult, JSONValue, Outcome, Status
 from mergegate.spec import GateSpec as GateBase  # the run path works on compiled specs
@@ -119,11 +119,12 @@ def _path(record: bytes) -> str:
 
 def _in_parallel(root: Path, *commands: tuple[str, ...]) -> list[bytes]:
     """Run independent git listings at once: on a large tree each is a full scan."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    with ThreadPoolExecutor(len(commands)) as pool:
-        futures = [pool.submit(git_bytes, root, *args) for args in commands]
-        return [f.result() for f in futures]
+    started = [Started(root, *args) for args in commands]  # processes: no thread needed
+    try:
+        return [git.bytes() for git in started]
+    finally:
+        for git in started:
+            git.close()  # one that failed leaves none behind
 
 
 def list_inputs(root: Path) -> Listing:
@@ -313,9 +314,10 @@ class GateCache:
             "mergegate": __version__,
             "python": sys.version,
             "definition": definition(self.loaded, name, gate),
+            # first: the tools' versions do not wait for the file listing another gate started
+            "versions": [self._version(cmd, gate, env, cancel) for cmd in gate.version_of],
             "files": self.files().digest(gate.inputs),
             "env": {var: _hashed(self.environ.get(var)) for var in gate.env_inputs},
-            "versions": [self._version(cmd, gate, env, cancel) for cmd in gate.version_of],
             "base": self.base.get().sha if needs_base(gate) else None,
         }
 

@@ -13,7 +13,7 @@ from mergegate import __version__
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy knows the name)
 if TYPE_CHECKING:
     import argparse
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
 
 # subcommand -> module in mergegate.commands whose main(args) -> int runs it
 COMMANDS: dict[str, str] = {
@@ -82,8 +82,7 @@ def _add_output(p: argparse.ArgumentParser) -> None:
     )
 
 
-def _add_baseline(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    baseline = sub.add_parser("baseline", help="the test-count ratchet (min_passed: baseline)")
+def _baseline_arguments(baseline: argparse.ArgumentParser) -> None:
     bsub = baseline.add_subparsers(dest="baseline_command", metavar="ACTION", required=True)
     update = bsub.add_parser("update", help="write the current counts to .mergegate/baseline.json")
     _add_config(update)
@@ -103,7 +102,25 @@ def _add_baseline(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     update.add_argument("--base", metavar="REF", help="the base ref, for gates that need one")
 
 
-def build_parser() -> argparse.ArgumentParser:
+# subcommand -> its one-line help (the top-level --help lists them all)
+HELP: dict[str, str] = {
+    "run": "run the gates and print the verdict",
+    "list": "list the gates: name, kind, needs, if_changed, blocking",
+    "schema": "print the JSON Schema of gates.yaml",
+    "init": "write a starter gates.yaml for the project here",
+    "witness": "sign and verify the witness manifest",
+    "baseline": "the test-count ratchet (min_passed: baseline)",
+    "merge": "fold shard JSON reports into one verdict",
+    "completion": "print a shell completion script",
+}
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The whole parser; with ``only``, the other subcommands get no arguments.
+
+    Parsing ``mergegate run ...`` needs only run's arguments: building the
+    others costs a few milliseconds of every run's start-up.
+    """
     import argparse
 
     parser = argparse.ArgumentParser(
@@ -115,8 +132,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"mergegate {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, add_arguments in _ARGUMENTS.items():
+        command = sub.add_parser(name, help=HELP[name])
+        if only is None or only == name:
+            add_arguments(command)
+    return parser
 
-    run = sub.add_parser("run", help="run the gates and print the verdict")
+
+def _run_arguments(run: argparse.ArgumentParser) -> None:
     run.add_argument("gates", nargs="*", metavar="GATE", help="run only these gates (like --only)")
     _add_config(run)
     run.add_argument(
@@ -163,19 +186,23 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_output(run)
 
-    gates = sub.add_parser("list", help="list the gates: name, kind, needs, if_changed, blocking")
+
+def _list_arguments(gates: argparse.ArgumentParser) -> None:
     _add_config(gates)
     shape = gates.add_mutually_exclusive_group()
     shape.add_argument("--json", action="store_true", help="as a JSON array")
     shape.add_argument("--names", action="store_true", help="names only, one per line")
 
-    schema = sub.add_parser("schema", help="print the JSON Schema of gates.yaml")
+
+def _schema_arguments(schema: argparse.ArgumentParser) -> None:
     schema.add_argument("-o", "--output", metavar="FILE", help="write it here instead of stdout")
 
-    init = sub.add_parser("init", help="write a starter gates.yaml for the project here")
+
+def _init_arguments(init: argparse.ArgumentParser) -> None:
     _add_config(init, "gates.yaml")
 
-    witness = sub.add_parser("witness", help="sign and verify the witness manifest")
+
+def _witness_arguments(witness: argparse.ArgumentParser) -> None:
     wsub = witness.add_subparsers(dest="witness_command", metavar="ACTION", required=True)
     sign = wsub.add_parser("sign", help="append a manifest entry for the current files")
     sign.add_argument("--message", "-m", required=True, help='e.g. "merge: #123 — fix"')
@@ -193,25 +220,37 @@ def build_parser() -> argparse.ArgumentParser:
     keygen = wsub.add_parser("keygen", help="write witness.key and witness.pub into DIR")
     keygen.add_argument("dir", metavar="DIR")
 
-    _add_baseline(sub)
 
-    merge = sub.add_parser("merge", help="fold shard JSON reports into one verdict")
+def _merge_arguments(merge: argparse.ArgumentParser) -> None:
     merge.add_argument("reports", nargs="+", metavar="REPORT")
     merge.add_argument("--junit", metavar="PATH", default="reports/gates.xml")
     merge.add_argument("--json", metavar="PATH", default="reports/gates.json")
     merge.add_argument("--summary", metavar="PATH")
     _add_output(merge)
 
-    completion = sub.add_parser("completion", help="print a shell completion script")
+
+def _completion_arguments(completion: argparse.ArgumentParser) -> None:
     completion.add_argument("shell", choices=("bash", "zsh", "fish"))
-    return parser
+
+
+_ARGUMENTS: dict[str, Callable[[argparse.ArgumentParser], None]] = {
+    "run": _run_arguments,
+    "list": _list_arguments,
+    "schema": _schema_arguments,
+    "init": _init_arguments,
+    "witness": _witness_arguments,
+    "baseline": _baseline_arguments,
+    "merge": _merge_arguments,
+    "completion": _completion_arguments,
+}
 
 
 def dispatch(argv: Sequence[str]) -> int:
     if list(argv) == ["--version"]:  # scripts and CI logs call it most: argparse not needed
         sys.stdout.write(f"mergegate {__version__}\n")
         return 0
-    parser = build_parser()
+    argv = list(argv)
+    parser = build_parser(argv[0] if argv and argv[0] in COMMANDS else None)
     args = parser.parse_args(argv)  # exits 2 on usage errors, 0 for --help/--version
     if args.command is None:
         parser.print_help(sys.stderr)

@@ -167,6 +167,9 @@ def error_boundary(write: Callable[[str], object] | None = None) -> Iterator[lis
         yield box
     except ConfigError as exc:
         write(_redact_text(f"mergegate: invalid configuration\n{exc}\n"))
+        if os.environ.get("GITHUB_ACTIONS") == "true":  # the problems, on the PR's diff too
+            sys.stdout.write(_redact_text(github_annotations(exc.issues)))
+            sys.stdout.flush()
         box[0] = exc.exit_code
     except MergegateError as exc:
         write(_redact_text(f"mergegate: {exc}\n"))
@@ -183,6 +186,47 @@ def error_boundary(write: Callable[[str], object] | None = None) -> Iterator[lis
             box[0] = EXIT_INTERNAL
     except Exception as exc:  # the one place that catches everything: a bug, exit 3
         box[0] = _crashed(exc, write)
+
+
+def github_annotations(issues: Sequence[ConfigIssue]) -> str:
+    """Each problem as a GitHub Actions error annotation at its line and column.
+
+    GitHub shows ten per step: past ten, the tenth counts the rest.
+    """
+    from mergegate.report.github import MAX_PER_LEVEL, command
+
+    shown = issues if len(issues) <= MAX_PER_LEVEL else issues[: MAX_PER_LEVEL - 1]
+    lines = [
+        command(
+            "error",
+            _redact_text(f"{issue.key}: {issue.message}" if issue.key else issue.message),
+            {
+                "title": "mergegate: invalid configuration",
+                "file": _workspace_path(issue.file),
+                "line": issue.line,
+                "col": issue.col if issue.line is not None else None,
+            },
+        )
+        for issue in shown
+    ]
+    if len(issues) > len(shown):
+        more = f"… and {len(issues) - len(shown)} more problems (the log lists them)"
+        lines.append(command("error", more, {"title": "mergegate: invalid configuration"}))
+    return "".join(line + "\n" for line in lines)
+
+
+def _workspace_path(shown: str) -> str:
+    """The file as GitHub resolves annotation paths: from the repository's top level."""
+    from mergegate.discovery import repo_top
+
+    path = Path(shown).absolute()
+    top = repo_top(path.parent)
+    if top is None:
+        return shown
+    try:
+        return path.relative_to(top).as_posix()
+    except ValueError:
+        return shown
 
 
 # import name -> distribution, as pyproject.toml lists them (a test keeps the two equal)

@@ -36,6 +36,16 @@ def fetch_hint(ref: str | None = None) -> str:
     return FETCH_HINT
 
 
+# what the tree guard snapshots (treeguard.py); here so a run can start it first thing
+STATUS_ARGS = (
+    "status",
+    "--porcelain=v2",
+    "-z",
+    "--branch",
+    "--no-ahead-behind",
+    "--no-renames",
+    "--untracked-files=no",
+)
 GIT_TIMEOUT = 120.0  # seconds for one git command: generous, but a hung git never hangs a run
 DEFAULT_CANDIDATES = ("origin/main", "main")  # after the remote's own HEAD (DESIGN §4)
 
@@ -49,8 +59,8 @@ def _git_env() -> dict[str, str]:
     return env
 
 
-def _run_git(root: Path, args: Sequence[str]) -> tuple[int, bytes, bytes]:
-    """Run git in its own session; past GIT_TIMEOUT its whole group is killed (GitError)."""
+def _spawn_git(root: Path, args: Sequence[str]) -> subprocess.Popen[bytes]:
+    """Start git in its own session (GitError when there is no git)."""
     try:
         with SPAWN_LOCK:  # until exec, the child has no token: no scan may see it before
             proc = subprocess.Popen(
@@ -64,6 +74,11 @@ def _run_git(root: Path, args: Sequence[str]) -> tuple[int, bytes, bytes]:
             OWN_PIDS.add(proc.pid)  # its exit status is ours to collect, not a scan's
     except FileNotFoundError as exc:
         raise GitError("git is not installed or not on PATH") from exc
+    return proc
+
+
+def _collect(proc: subprocess.Popen[bytes], args: Sequence[str]) -> tuple[int, bytes, bytes]:
+    """Wait for a started git; past GIT_TIMEOUT its whole group is killed (GitError)."""
     try:
         out, err = proc.communicate(timeout=GIT_TIMEOUT)
     except subprocess.TimeoutExpired:
@@ -77,6 +92,10 @@ def _run_git(root: Path, args: Sequence[str]) -> tuple[int, bytes, bytes]:
     return proc.returncode, out, err
 
 
+def _run_git(root: Path, args: Sequence[str]) -> tuple[int, bytes, bytes]:
+    return _collect(_spawn_git(root, args), args)
+
+
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, signal.SIGKILL)
@@ -84,14 +103,53 @@ def _kill_group(proc: subprocess.Popen[bytes]) -> None:
     proc.communicate()  # the group is gone, so the pipes close
 
 
-def git_bytes(root: Path, *args: str, ok_codes: Sequence[int] = (0,)) -> bytes:
-    """Run ``git -C root ARGS`` and return stdout; GitError names the command on failure."""
-    code, out, err = _run_git(root, args)
-    if code not in ok_codes:
+def _checked(args: Sequence[str], code: int, out: bytes, err: bytes, ok: Sequence[int]) -> bytes:
+    if code not in ok:
         msg = err.decode("utf-8", "replace").strip().splitlines()
         tail = msg[-1] if msg else f"exit {code}"
         raise GitError(f"`git {' '.join(args)}` failed: {tail}")
     return out
+
+
+def git_bytes(root: Path, *args: str, ok_codes: Sequence[int] = (0,)) -> bytes:
+    """Run ``git -C root ARGS`` and return stdout; GitError names the command on failure."""
+    return _checked(args, *_run_git(root, args), ok_codes)
+
+
+class Started:
+    """A git command started now and collected later: it runs while mergegate starts up.
+
+    ``bytes``/``text`` give what ``git_bytes``/``git_text`` would have, errors
+    included; ``close`` stops one nobody collected.
+    """
+
+    def __init__(self, root: Path, *args: str) -> None:
+        self.args = args
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._error: GitError | None = None
+        self._result: tuple[int, bytes, bytes] | None = None
+        try:
+            self._proc = _spawn_git(root, args)
+        except GitError as exc:
+            self._error = exc
+
+    def bytes(self, ok_codes: Sequence[int] = (0,)) -> bytes:
+        if self._error is not None:
+            raise self._error
+        if self._result is None:
+            assert self._proc is not None
+            self._result = _collect(self._proc, self.args)
+        return _checked(self.args, *self._result, ok_codes)
+
+    def text(self) -> str:
+        return self.bytes().decode("utf-8", "surrogateescape").strip()
+
+    def close(self) -> None:
+        if self._proc is not None and self._result is None and self._error is None:
+            _kill_group(self._proc)
+            with SPAWN_LOCK:
+                OWN_PIDS.discard(self._proc.pid)
+            self._error = GitError(f"`git {' '.join(self.args)}` was not waited for")
 
 
 def git_text(root: Path, *args: str) -> str:
@@ -159,10 +217,15 @@ def default_candidates(root: Path) -> list[str]:
 
 
 def resolve_base(
-    root: Path, cli_base: str | None, config_base: str | None, environ: Mapping[str, str]
+    root: Path,
+    cli_base: str | None,
+    config_base: str | None,
+    environ: Mapping[str, str],
+    head: str | None = None,
 ) -> Base:
+    """DESIGN §4; ``head`` is HEAD's commit when the caller already knows it (one git call)."""
     ref, source = choose_base_ref(cli_base, config_base, environ)
-    if head_commit(root) is None:
+    if head is None and head_commit(root) is None:
         raise GitError(f"{root} is not a git repository with a commit; a base cannot be resolved")
     candidates = [ref] if ref else default_candidates(root)
     for cand in candidates:
@@ -204,12 +267,13 @@ class LazyBase:
         self._value: Base | GitError | None = None
         self._changed: list[str] | None = None
         self._files: list[str] | GitError | None = None
+        self.head: str | None = None  # HEAD's commit when the run knows it already
 
     def get(self) -> Base:
         with self._lock:
             if self._value is None:
                 try:
-                    self._value = resolve_base(self.root, *self._args)
+                    self._value = resolve_base(self.root, *self._args, head=self.head)
                 except GitError as exc:
                     self._value = exc
             value = self._value

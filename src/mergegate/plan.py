@@ -20,10 +20,10 @@ class Selection:
 
 
 def check_names(names: Iterable[str], known: Sequence[str], flag: str) -> None:
-    import difflib
-
     for name in names:
         if name not in known:
+            import difflib  # only for a mistyped name
+
             close = difflib.get_close_matches(name, known, n=1)
             hint = f" (did you mean {close[0]}?)" if close else ""
             raise UsageError(f"{flag}: unknown gate {name!r}{hint}; gates are {', '.join(known)}")

@@ -29,7 +29,7 @@ from mergegate.errors import ConfigError, ConfigIssue
 from mergegate.spec import ConfigSpec, LoadedConfig, from_json, to_json
 
 MAX_CONFIG_BYTES = 1024 * 1024  # a gates.yaml is a few KiB; more is a mistake or an attack
-FORMAT = "mergegate-plan-1"  # bump when the JSON layout of a plan changes
+FORMAT = "mergegate-plan-2"  # bump when the JSON layout of a plan changes
 MAX_ENTRY_BYTES = 64 * MAX_CONFIG_BYTES  # a plan spells out every default of every gate
 MAX_ENTRIES = 64  # one per gates.yaml version seen; older ones are pruned on a store
 
@@ -93,7 +93,15 @@ def read_entry(where: Path, key: str) -> ConfigSpec | None:
         if not isinstance(data, dict) or data.get("key") != key:
             return None  # another file under our name
         return from_json(data["plan"])
-    except (ConfigError, ValueError, TypeError, KeyError, AttributeError, RecursionError):
+    except (
+        ConfigError,
+        ValueError,
+        TypeError,
+        KeyError,
+        AttributeError,
+        ImportError,
+        RecursionError,
+    ):
         return None
 
 

@@ -29,7 +29,6 @@ import os
 import queue
 import threading
 import time
-import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 
@@ -54,6 +53,8 @@ class Events:
 
     started: Callable[[str, str], None] = lambda name, kind: None
     finished: Callable[[GateResult], None] = lambda result: None
+    # once, after the first gates started: work the run needs later, done while they run
+    waiting: Callable[[], None] = lambda: None
 
 
 @dataclass
@@ -61,6 +62,7 @@ class RunOptions:
     jobs: int = 1
     fail_fast: bool = False
     cache: bool = False  # reuse passes whose key is unchanged (mergegate.cache)
+    commit: str | None = None  # HEAD at run start, when the caller knows it (else asked at the end)
 
 
 def kind_of(gate: GateBase) -> str:
@@ -172,9 +174,14 @@ class Runner:
             if name not in self.selection.selected
         }
         pending = [n for n in self.selection.order if n in self.selection.selected]
+        self._prefetch_base(pending)
         running: dict[str, _Running] = {}
+        waiting: Callable[[], None] | None = self.events.waiting
         while (pending or running) and not self._interrupted.is_set():
             self._start_ready(pending, running, results, gates)
+            if waiting is not None:
+                waiting()
+                waiting = None
             if not running:
                 if pending:  # nothing runs and nothing can start: the needs graph is broken
                     raise RuntimeError(f"scheduler stalled with {pending} pending")
@@ -196,7 +203,7 @@ class Runner:
             version=__version__,
             base=base.ref if base else self.base.requested,
             base_sha=base.sha if base else None,
-            commit=head_commit(self.loaded.root),
+            commit=self.options.commit or head_commit(self.loaded.root),
             interrupted=self._interrupted.is_set(),
             warnings=tuple(self.redactor.warnings()),
         )
@@ -469,6 +476,18 @@ class Runner:
         for key, result in self._passes:
             self._cache.store(key, result)  # only passes are kept
 
+    def _prefetch_base(self, names: list[str]) -> None:
+        """Resolve the base while the first gates list files and run version_of, when a
+        gate's key or if_changed will ask for it anyway (it is asked for once, then cached)."""
+        gates = [self.loaded.gates[n] for n in names]
+        wanted = any(g.if_changed for g in gates)
+        if not wanted and self._cache is not None:
+            from mergegate.cache import needs_base
+
+            wanted = any(needs_base(g) for g in gates)
+        if wanted:
+            threading.Thread(target=self.base.peek, name="base", daemon=True).start()
+
     def _open_cache(self) -> GateCache:
         from mergegate.cache import GateCache
 
@@ -554,6 +573,8 @@ def _satisfies(result: GateResult) -> bool:
 
 
 def _crash_outcome(kind: str, exc: BaseException, redactor: Redactor) -> Outcome:
+    import traceback  # only when a gate crashed
+
     text = redactor.redact("".join(traceback.format_exception(exc)))
     try:
         where = f"; crash log: {write_crash_log(text)}"

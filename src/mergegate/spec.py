@@ -212,8 +212,26 @@ def compile_config(model: Any) -> ConfigSpec:
 def to_json(spec: ConfigSpec) -> dict[str, Any]:
     """A JSON-ready dict; ``from_json`` gives back an equal ConfigSpec."""
     data: dict[str, Any] = _encode(spec)
-    data["gates"] = {n: {"kind": g.kind, **_encode(g)} for n, g in spec.gates.items()}
+    data["gates"] = {
+        n: {"kind": g.kind, "$class": _class_name(type(g)), **_encode(g)}
+        for n, g in spec.gates.items()
+    }
     return data
+
+
+def _class_name(cls: type[GateSpec]) -> str:
+    return f"{cls.__module__}:{cls.__qualname__}"
+
+
+def _class_named(name: str, kind: str) -> type[GateSpec]:
+    """The spec class a cached plan names (so loading it imports no kind module)."""
+    import importlib
+
+    module, _, qualname = name.partition(":")
+    cls = getattr(importlib.import_module(module), qualname)
+    if not (isinstance(cls, type) and issubclass(cls, GateSpec) and cls.kind == kind):
+        raise ValueError(f"{name} is not the spec of kind {kind!r}")
+    return cls
 
 
 def dump_gate(gate: GateSpec) -> dict[str, Any]:
@@ -253,7 +271,10 @@ def from_json(data: Mapping[str, Any]) -> ConfigSpec:
 
 def _gate(data: Mapping[str, Any]) -> GateSpec:
     fields = dict(data)
-    return _build(spec_class(str(fields.pop("kind"))), fields)
+    kind = str(fields.pop("kind"))
+    named = fields.pop("$class", None)
+    cls = _class_named(str(named), kind) if named is not None else spec_class(kind)
+    return _build(cls, fields)
 
 
 def _build(cls: type[T], data: Mapping[str, Any]) -> T:

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 
 from mergegate.discovery import repo_top
 from mergegate.errors import GitError
-from mergegate.git import git_bytes, git_text
+from mergegate.git import STATUS_ARGS, Started, git_bytes, git_text
 from mergegate.results import Annotation, GateResult, RunResult, Status
 
 if TYPE_CHECKING:
@@ -43,15 +43,6 @@ RESULT_KIND = "tree"
 NOT_A_REPO = "not a git repository"  # git's message (LC_ALL=C)
 MTIME_SLACK = 0.05  # file times come from a coarse kernel clock; gate times from time.time()
 SHOWN = 10  # files named in the one-line reason
-STATUS_ARGS = (
-    "status",
-    "--porcelain=v2",
-    "-z",
-    "--branch",
-    "--no-ahead-behind",
-    "--no-renames",
-    "--untracked-files=no",
-)
 
 
 @dataclass(frozen=True)
@@ -81,6 +72,12 @@ class Guard:
     active: bool = True  # False outside a git repository: nothing to guard
     before: Snapshot | None = None
     problem: str | None = None  # the snapshot could not be taken: fail closed at the end
+
+    @property
+    def commit(self) -> str | None:
+        """HEAD when the run started (what was gated); None without a commit or a snapshot."""
+        head = self.before.head if self.before else ""
+        return head if head and not head.startswith("(") else None  # "(initial)": no commit
 
     def finish(self, run: RunResult, redactor: Redactor) -> RunResult:
         result = self._check(run)
@@ -119,11 +116,16 @@ def _prefix(root: Path, top: Path) -> str:
 # -- start --------------------------------------------------------------------------
 
 
-def start(loaded: LoadedConfig, selection: Selection, base: LazyBase) -> Guard:
-    """Before any gate starts: snapshot the tree, list the forbid file set."""
+def start(
+    loaded: LoadedConfig, selection: Selection, base: LazyBase, status: Started | None = None
+) -> Guard:
+    """Before any gate starts: snapshot the tree, list the forbid file set.
+
+    ``status`` is the snapshot's `git status` when the caller started it early.
+    """
     guard = Guard(loaded.root)
     try:
-        guard.before = take(loaded.root)
+        guard.before = take(loaded.root, status)
     except GitError as exc:
         if NOT_A_REPO in str(exc) and repo_top(loaded.root.resolve()) is None:
             guard.active = False
@@ -156,9 +158,9 @@ def plan_line(root: Path) -> str:
 # -- snapshots ----------------------------------------------------------------------
 
 
-def take(root: Path) -> Snapshot:
+def take(root: Path, status: Started | None = None) -> Snapshot:
     """One `git status`; the top level is asked for only when there are files to hash."""
-    head, listed = parse_status(git_bytes(root, *STATUS_ARGS))
+    head, listed = parse_status(status.bytes() if status else git_bytes(root, *STATUS_ARGS))
     if not listed:
         return Snapshot(head, {})
     top = top_level(root)  # status paths are relative to it

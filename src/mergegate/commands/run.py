@@ -15,7 +15,7 @@ from types import FrameType
 from typing import TYPE_CHECKING
 
 from mergegate import treeguard
-from mergegate.git import LazyBase
+from mergegate.git import LazyBase, Started
 from mergegate.plan import Selection, check_names, default_jobs, dry_run, select, waves
 from mergegate.plancache import load_plan
 from mergegate.redact import Redactor
@@ -27,6 +27,32 @@ if TYPE_CHECKING:
     from mergegate.report.console import ConsoleReporter
 
 
+class _Early:
+    """The git questions every run asks, started before the plan loads so they overlap it.
+
+    The tree guard's `git status` (taken before any gate starts either way) and
+    gates.yaml's directory in the repository (the run's identity, annotation paths).
+    """
+
+    def __init__(self, root: Path) -> None:
+        from mergegate.git import STATUS_ARGS
+
+        self.status = Started(root, *STATUS_ARGS)
+        self.prefix = Started(root, "rev-parse", "--show-prefix")
+
+    def repo_prefix(self) -> str:
+        from mergegate.errors import GitError
+
+        try:
+            return self.prefix.text()
+        except GitError:
+            return ""
+
+    def close(self) -> None:
+        self.status.close()
+        self.prefix.close()
+
+
 def main(args: argparse.Namespace) -> int:
     from mergegate.discovery import config_arg, shadow_note
 
@@ -35,24 +61,44 @@ def main(args: argparse.Namespace) -> int:
     if note:
         sys.stderr.write(note)
     args.config = config_arg(args)  # -c, $MERGEGATE_CONFIG, or the nearest gates.yaml
+    if args.dry_run:
+        return _plan_only(args, environ)
+    early = _Early(Path(args.config).resolve().parent)  # the directory load_plan takes as root
+    try:
+        return _main(args, environ, early)
+    finally:
+        early.close()
+
+
+def _plan_only(args: argparse.Namespace, environ: dict[str, str]) -> int:
+    loaded, selection, base = _load(args, environ)
+    jobs = args.jobs or default_jobs()
+    no_cache = getattr(args, "no_cache", False)
+    return _dry_run(loaded, selection, base, environ, jobs, args.config, args.no_color, no_cache)
+
+
+def _load(
+    args: argparse.Namespace, environ: Mapping[str, str]
+) -> tuple[LoadedConfig, Selection, LazyBase]:
     loaded = load_plan(Path(args.config))  # compiled once, cached: no pydantic when warm
     check_names(args.gates, tuple(loaded.gates), "mergegate run")  # positional: named as typed
     selection = select(loaded, [*args.only, *args.gates], args.skip, args.shard, _durations(args))
     base = LazyBase(loaded.root, args.base, loaded.config.base, environ)
+    return loaded, selection, base
+
+
+def _main(args: argparse.Namespace, environ: dict[str, str], early: _Early) -> int:
+    loaded, selection, base = _load(args, environ)
     jobs = args.jobs or default_jobs()
-    if args.dry_run:
-        no_cache = getattr(args, "no_cache", False)
-        return _dry_run(
-            loaded, selection, base, environ, jobs, args.config, args.no_color, no_cache
-        )
     redactor = make_redactor(loaded, environ)
-    identity = config_identity(loaded)  # before any gate could touch the file
+    identity = config_identity(loaded, early.repo_prefix())  # before any gate touches the file
     with reproducing_with(str(args.config)):  # every report's reproduce line names -c FILE
-        run, console = _run(loaded, selection, base, environ, jobs, args, redactor)
-        return _report(replace(run, config=identity), console, loaded, args, environ, redactor)
+        run, console = _run(loaded, selection, base, environ, jobs, args, redactor, early)
+        run = replace(run, config=identity)
+        return _report(run, console, loaded, args, environ, redactor, early)
 
 
-def config_identity(loaded: LoadedConfig) -> str:
+def config_identity(loaded: LoadedConfig, prefix: str) -> str:
     """Which gates.yaml ran: its path from the repository top and its content's digest.
 
     `merge` refuses shard reports of different files, so one project's pass can never
@@ -62,7 +108,7 @@ def config_identity(loaded: LoadedConfig) -> str:
 
     text = loaded.path.read_bytes().replace(b"\r\n", b"\n")  # a checkout's line endings
     digest = hashlib.sha256(text).hexdigest()
-    return f"{_repo_prefix(loaded.root)}{loaded.path.name} sha256:{digest}"
+    return f"{prefix}{loaded.path.name} sha256:{digest}"
 
 
 def _durations(args: argparse.Namespace) -> dict[str, float] | None:
@@ -107,6 +153,7 @@ def _run(
     jobs: int,
     args: argparse.Namespace,
     redactor: Redactor,
+    early: _Early,
 ) -> tuple[RunResult, ConsoleReporter]:
     from mergegate.proc import ProcessManager
     from mergegate.report.console import ConsoleReporter, make_run_console
@@ -119,6 +166,8 @@ def _run(
         verbosity=verbosity(args),
         mask=redactor.redact,
     )
+    guard = _before_gates(loaded, selection, base, args, environ, early.status)
+    base.head = guard.commit  # HEAD from the tree's snapshot: base resolution need not ask
     procs = ProcessManager()
     runner = Runner(
         loaded,
@@ -127,10 +176,14 @@ def _run(
         environ,
         procs,
         redactor,
-        RunOptions(jobs=jobs, fail_fast=args.fail_fast, cache=not getattr(args, "no_cache", False)),
-        Events(started=console.started, finished=console.finished),
+        RunOptions(
+            jobs=jobs,
+            fail_fast=args.fail_fast,
+            cache=not getattr(args, "no_cache", False),
+            commit=guard.commit,
+        ),
+        Events(started=console.started, finished=console.finished, waiting=_import_reports),
     )
-    guard = _before_gates(loaded, selection, base, args, environ)
     console.begin(len(selection.selected), jobs, str(args.config))
     try:
         with _signals_to(runner.interrupt):
@@ -143,12 +196,18 @@ def _run(
     return finished, console
 
 
+def _import_reports() -> None:
+    """Load the report writers while the first gates run, not after the last one ends."""
+    from mergegate.report import json_report, junit, write  # noqa: F401
+
+
 def _before_gates(
     loaded: LoadedConfig,
     selection: Selection,
     base: LazyBase,
     args: argparse.Namespace,
     environ: Mapping[str, str],
+    status: Started | None = None,
 ) -> treeguard.Guard:
     """Report directories (with their .gitignore), the tree snapshot, the forbid file set."""
     from mergegate.report.write import ensure_dir
@@ -156,7 +215,7 @@ def _before_gates(
     for path in report_paths(loaded, args, environ).values():
         with contextlib.suppress(OSError):  # writing the report will say what is wrong
             ensure_dir(path.parent)
-    return treeguard.start(loaded, selection, base)
+    return treeguard.start(loaded, selection, base, status)
 
 
 def verbosity(args: argparse.Namespace) -> int:
@@ -235,6 +294,7 @@ def _report(
     args: argparse.Namespace,
     environ: Mapping[str, str],
     redactor: Redactor,
+    early: _Early,
 ) -> int:
     code = run.exit_code
     try:
@@ -253,21 +313,10 @@ def _report(
     if environ.get("GITHUB_ACTIONS") == "true":
         from mergegate.report import github
 
-        prefix = _repo_prefix(loaded.root)
+        prefix = early.repo_prefix()
         sys.stdout.write(github.render(run, path_prefix=prefix, mask=redactor.redact))
         sys.stdout.flush()
     return code
-
-
-def _repo_prefix(root: Path) -> str:
-    """gates.yaml's directory relative to the repository top (GitHub resolves file= there)."""
-    from mergegate.errors import GitError
-    from mergegate.git import git_text
-
-    try:
-        return git_text(root, "rev-parse", "--show-prefix")
-    except GitError:
-        return ""
 
 
 def _dry_run(
