@@ -17,7 +17,9 @@ from mergegate.config import (
     parse_duration,
 )
 from mergegate.errors import ConfigError
-from mergegate.spec import CommandSpec, ForbidSpec, TestsSpec
+from mergegate.gates.command import CommandSpec
+from mergegate.gates.forbid import ForbidSpec
+from mergegate.gates.tests import TestsSpec
 from tests.helpers import run_cli, write_config
 
 
