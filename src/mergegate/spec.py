@@ -17,7 +17,6 @@ which is where compiling and decoding look for it.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import typing
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -128,14 +127,19 @@ def _nested_spec(model: type[Any], owner: type[Any], name: str) -> type[Any]:
     return fits[0]
 
 
-@functools.cache
+_FIELD_SPECS: dict[type[Any], dict[str, tuple[type[Any], ...]]] = {}
+
+
 def _field_specs(cls: type[Any]) -> dict[str, tuple[type[Any], ...]]:
     """Field name -> the dataclasses its type names (the nested specs it may hold)."""
-    try:
-        hints = typing.get_type_hints(cls)
-    except (NameError, TypeError) as exc:  # a type imported only for mypy: a kind bug
-        raise TypeError(f"{cls.__name__}: cannot resolve its field types: {exc}") from None
-    return {f.name: tuple(_dataclasses_in(hints[f.name])) for f in dataclasses.fields(cls)}
+    if cls not in _FIELD_SPECS:
+        try:
+            hints = typing.get_type_hints(cls)
+        except (NameError, TypeError) as exc:  # a type imported only for mypy: a kind bug
+            raise TypeError(f"{cls.__name__}: cannot resolve its field types: {exc}") from None
+        fields = dataclasses.fields(cls)
+        _FIELD_SPECS[cls] = {f.name: tuple(_dataclasses_in(hints[f.name])) for f in fields}
+    return _FIELD_SPECS[cls]
 
 
 def _dataclasses_in(hint: object) -> Iterator[type[Any]]:
