@@ -90,6 +90,24 @@ gates:
     ]
 
 
+def test_unknown_key_in_a_nested_mapping_suggests_from_its_model() -> None:
+    found = errors_of(
+        """version: 1
+gates:
+  semver:
+    kind: semver
+    version: {file: VERSION, patern: "(.*)"}
+    api: {pyhton: src/pkg}
+"""
+    )
+    assert found == [  # `version` is a path or a {file, pattern} mapping: both are said
+        "gates.yaml:5:5: gates.semver.version: expected a string, got a mapping",
+        "gates.yaml:5:5: gates.semver.version.pattern: required key missing",
+        "gates.yaml:5:30: gates.semver.version.patern: unknown key (did you mean pattern?)",
+        "gates.yaml:6:11: gates.semver.api.pyhton: unknown key (did you mean python?)",
+    ]
+
+
 def test_key_of_another_kind_says_which_kind_owns_it() -> None:
     (msg,) = errors_of("version: 1\ngates:\n  lint:\n    run: x\n    min_passed: 3\n")
     assert msg.startswith("gates.yaml:5:5: gates.lint.min_passed:")
