@@ -17,7 +17,9 @@ from mergegate.config import (
     parse_duration,
 )
 from mergegate.errors import ConfigError
-from mergegate.spec import CommandSpec, ForbidSpec, TestsSpec
+from mergegate.gates.command import CommandSpec
+from mergegate.gates.forbid import ForbidSpec
+from mergegate.gates.tests import TestsSpec
 from tests.helpers import run_cli, write_config
 
 
@@ -85,6 +87,24 @@ gates:
     )
     assert found == [
         "gates.yaml:6:5: gates.unit-tests.min_pased: unknown key (did you mean min_passed?)"
+    ]
+
+
+def test_unknown_key_in_a_nested_mapping_suggests_from_its_model() -> None:
+    found = errors_of(
+        """version: 1
+gates:
+  semver:
+    kind: semver
+    version: {file: VERSION, patern: "(.*)"}
+    api: {pyhton: src/pkg}
+"""
+    )
+    assert found == [  # `version` is a path or a {file, pattern} mapping: both are said
+        "gates.yaml:5:5: gates.semver.version: expected a string, got a mapping",
+        "gates.yaml:5:5: gates.semver.version.pattern: required key missing",
+        "gates.yaml:5:30: gates.semver.version.patern: unknown key (did you mean pattern?)",
+        "gates.yaml:6:11: gates.semver.api.pyhton: unknown key (did you mean python?)",
     ]
 
 

@@ -17,10 +17,10 @@ from mergegate.config import load_config
 from mergegate.forbid_patterns import SECRETS
 from mergegate.gates import GateContext, PlanContext
 from mergegate.gates import forbid as forbid_gate
+from mergegate.gates.forbid import ForbidSpec as ForbidGate
 from mergegate.git import LazyBase
 from mergegate.proc import ProcessManager
 from mergegate.results import Outcome, Status
-from mergegate.spec import ForbidSpec as ForbidGate
 from mergegate.spec import compile_gate
 from tests.helpers import (
     commit_all,
@@ -193,9 +193,7 @@ def test_builtin_patterns_ignore_look_alikes() -> None:
 
 
 def _gate(**kw: object) -> ForbidGate:
-    from mergegate.config import ForbidGate as ForbidModel
-
-    spec = compile_gate(ForbidModel.model_validate({"kind": "forbid", **kw}))
+    spec = compile_gate(forbid_gate.model().model_validate({"kind": "forbid", **kw}))
     assert isinstance(spec, ForbidGate)
     return spec
 

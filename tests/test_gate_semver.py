@@ -17,10 +17,10 @@ from mergegate.config import load_config
 from mergegate.errors import ConfigError
 from mergegate.gates import GateContext, PlanContext
 from mergegate.gates import semver as semver_gate
+from mergegate.gates.semver import SemverSpec as SemverGate
 from mergegate.git import LazyBase
 from mergegate.proc import ProcessManager
 from mergegate.results import Outcome, Status
-from mergegate.spec import SemverSpec as SemverGate
 from tests.helpers import (
     commit_all,
     gate_json,

@@ -17,10 +17,10 @@ from mergegate import filematch, globs
 from mergegate.config import load_config
 from mergegate.gates import GateContext, PlanContext
 from mergegate.gates import smoke as smoke_gate
+from mergegate.gates.smoke import SmokeSpec as SmokeGate
 from mergegate.git import LazyBase
 from mergegate.proc import ProcessManager
 from mergegate.results import Outcome, Status
-from mergegate.spec import SmokeSpec as SmokeGate
 from tests.helpers import gate_json, init_repo, load_json, parse_junit, run_cli, write_files
 
 OK_MJS = "console.log('mjs ok');\n"

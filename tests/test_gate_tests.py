@@ -16,10 +16,10 @@ import pytest
 from mergegate.config import load_config
 from mergegate.gates import GateContext, PlanContext
 from mergegate.gates import tests as tests_gate
+from mergegate.gates.tests import TestsSpec as TestsGate
 from mergegate.git import LazyBase
 from mergegate.proc import ProcessManager
 from mergegate.results import Outcome, Status
-from mergegate.spec import TestsSpec as TestsGate
 from tests.helpers import gate_json, init_repo, load_json, parse_junit, run_cli, write_files
 
 FIXTURES = Path(__file__).parent / "fixtures" / "junit"

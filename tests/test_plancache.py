@@ -188,27 +188,37 @@ from pathlib import Path
 from mergegate.plancache import load_plan
 loaded = load_plan(Path(sys.argv[1]))
 kinds = sorted(m for m in sys.modules if m.startswith("mergegate.gates"))
-print(len(loaded.gates), ",".join(kinds))
+validator = sorted(m for m in ("mergegate.config", "pydantic", "yaml") if m in sys.modules)
+print(len(loaded.gates), ",".join(kinds), ",".join(validator))
 """
 
 
-def test_a_warm_plan_loads_without_importing_any_kind_module(tmp_path: Path, cache: Path) -> None:
-    """A cached plan names its spec classes: the second run's plan load (every gate a
-    cached pass, say) pays for no kind's module, nor for what those import."""
-    path = write_config(tmp_path, EVERY_KIND)
+def test_a_warm_plan_imports_only_the_kinds_its_gates_use(tmp_path: Path, cache: Path) -> None:
+    """A cached plan names its spec classes, each in its kind's module: loading it
+    imports those modules (a gate that runs needs its kind anyway), no other kind's,
+    and nothing of the validator."""
+    path = write_config(
+        tmp_path, "version: 1\ngates:\n  a: {run: 'true'}\n  b: {kind: smoke, scripts: s/*}\n"
+    )
     script = tmp_path / "load.py"
     script.write_text(_LOAD_ONLY)
     cold = run_process([sys.executable, str(script), str(path)], tmp_path)
     warm = run_process([sys.executable, str(script), str(path)], tmp_path)
     assert cold.returncode == warm.returncode == 0, warm.stderr
-    assert cold.stdout.startswith("6 ")
-    assert "mergegate.gates.semver" in cold.stdout
-    assert warm.stdout == "6 \n"
+    assert cold.stdout.endswith(" mergegate.config,pydantic,yaml\n")
+    assert "mergegate.gates.semver" in cold.stdout  # the validator builds every kind's model
+    assert warm.stdout == "2 mergegate.gates,mergegate.gates.command,mergegate.gates.smoke \n"
 
 
 @pytest.mark.parametrize(
     "named",
-    ["mergegate.spec:ForbidSpec", "mergegate.spec:ConfigSpec", "mergegate.nothere:X", "os:sep"],
+    [
+        "mergegate.gates.forbid:ForbidSpec",
+        "mergegate.spec:ConfigSpec",
+        "mergegate.spec:GateSpec",
+        "mergegate.nothere:X",
+        "os:sep",
+    ],
 )
 def test_a_cached_plan_naming_another_class_is_a_miss(
     tmp_path: Path, cache: Path, named: str
@@ -218,9 +228,43 @@ def test_a_cached_plan_naming_another_class_is_a_miss(
     load_plan(path)
     (entry,) = _entries(cache)
     data = json.loads(entry.read_text())
-    assert data["plan"]["gates"]["a"]["$class"] == "mergegate.spec:CommandSpec"
+    assert data["plan"]["gates"]["a"]["$class"] == "mergegate.gates.command:CommandSpec"
     data["plan"]["gates"]["a"]["$class"] = named
     entry.write_text(json.dumps(data))
     again = load_plan(path)
     assert type(again.gates["a"]).__name__ == "CommandSpec"
     assert json.loads(entry.read_text())["plan"]["gates"]["a"]["$class"].endswith(":CommandSpec")
+
+
+@pytest.mark.parametrize(
+    ("field", "named"),
+    [
+        ("version", "mergegate.gates.semver:ApiSpecSpec"),  # a spec, but not one `version` holds
+        ("api", "mergegate.spec:ReportsSpec"),
+        ("api", "mergegate.gates.semver:SemverSpec"),
+        ("api", "os:sep"),
+    ],
+)
+def test_a_cached_nested_spec_of_another_class_is_a_miss(
+    tmp_path: Path, cache: Path, field: str, named: str
+) -> None:
+    """A nested spec (semver's `version`, `api`) must be a class its field's type names."""
+    path = write_config(tmp_path, EVERY_KIND)
+    first = load_plan(path)
+    (entry,) = _entries(cache)
+    data = json.loads(entry.read_text())
+    nested = data["plan"]["gates"]["semver"][field]
+    original = nested["$class"]
+    assert original.startswith("mergegate.gates.semver:")
+    nested["$class"] = named
+    entry.write_text(json.dumps(data))
+    assert load_plan(path) == first
+    again = json.loads(entry.read_text())["plan"]["gates"]["semver"][field]["$class"]
+    assert again == original  # the miss stored a good entry
+
+
+def test_an_env_key_named_like_the_class_tag_round_trips() -> None:
+    """`$class` tags only fields whose type can hold a spec; an env var may be called that."""
+    text = "version: 1\ngates:\n  a: {run: 'true', env: {$class: 'os:sep', X: y}}\n"
+    spec = compile_config(config_module.parse_config(text))
+    assert from_json(json.loads(json.dumps(to_json(spec)))) == spec

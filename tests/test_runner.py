@@ -514,8 +514,8 @@ def test_a_gate_stuck_in_python_is_abandoned_as_a_timeout(
     import types
 
     from mergegate import gates as kinds
+    from mergegate.gates.smoke import SmokeSpec
     from mergegate.results import Outcome
-    from mergegate.spec import SmokeSpec
 
     stuck = types.ModuleType("stuck_kind")
     release = threading.Event()
@@ -577,8 +577,8 @@ def test_a_gate_computing_past_its_cpu_budget_is_abandoned(
     import types
 
     from mergegate import gates as kinds
+    from mergegate.gates.smoke import SmokeSpec
     from mergegate.results import Outcome
-    from mergegate.spec import SmokeSpec
 
     release = threading.Event()
 

@@ -9,10 +9,10 @@ import pytest
 from mergegate.config import load_config
 from mergegate.gates import PlanContext
 from mergegate.gates import semver as semver_gate
+from mergegate.gates.semver import SemverSpec as SemverGate
 from mergegate.git import LazyBase
 from mergegate.proc import ProcessManager
 from mergegate.results import Status
-from mergegate.spec import SemverSpec as SemverGate
 from tests.helpers import git, init_repo, run_cli
 from tests.test_gate_semver import (
     INIT,

@@ -316,7 +316,7 @@ def test_a_spent_deadline_is_a_timeout_and_cancel_an_error(tmp_path: Path, key: 
 
 def _plan(root: Path) -> tuple[list[str], list[str]]:
     from mergegate.config import load_config
-    from mergegate.spec import WitnessSpec as WitnessGate
+    from mergegate.gates.witness import WitnessSpec as WitnessGate
 
     loaded = load_config(root / "gates.yaml")
     witness = loaded.gates["witness"]

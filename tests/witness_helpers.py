@@ -18,9 +18,9 @@ from mergegate.cli import build_parser
 from mergegate.config import load_config
 from mergegate.errors import error_boundary
 from mergegate.gates import GateContext
+from mergegate.gates.witness import WitnessSpec as WitnessGate
 from mergegate.git import LazyBase
 from mergegate.proc import ProcessManager
-from mergegate.spec import WitnessSpec as WitnessGate
 from mergegate.witness.keys import SigningKey, load_signing_key, write_keypair
 from mergegate.witness.manifest import Envelope, Statement, Subject, dump_manifest
 from mergegate.witness.sign import envelope_for

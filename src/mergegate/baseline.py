@@ -14,12 +14,14 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mergegate.errors import GitError
 from mergegate.git import LazyBase, show_file
 from mergegate.results import Annotation, JSONValue, Outcome, Status
-from mergegate.spec import TestsSpec as TestsGate
+
+if TYPE_CHECKING:  # gates.tests imports this module
+    from mergegate.gates.tests import TestsSpec as TestsGate
 
 BASELINE_PATH = ".mergegate/baseline.json"
 FORMAT = 1

@@ -1,4 +1,8 @@
-"""gates.yaml: the pydantic models and the one loader.
+"""gates.yaml: the top-level pydantic models, the kinds' toolkit, and the one loader.
+
+Each gate kind's model lives in its module (mergegate.gates.KINDS); the value
+types below (GateBase, Globs, RelPath, Duration, Commands ...) are what those
+models are built from. The gate union and the schema derive from the registry.
 
 ``load_config`` either returns a validated ``LoadedConfig`` or raises
 ``ConfigError`` carrying every problem found, each with file:line:column, the
@@ -12,11 +16,12 @@ import codecs
 import difflib
 import math
 import re
+import typing
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Union
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
 
 from pydantic import (
     BaseModel,
@@ -27,12 +32,11 @@ from pydantic import (
     Tag,
     ValidationError,
     WithJsonSchema,
-    field_validator,
-    model_validator,
 )
 
 from mergegate.config_messages import plain_message
 from mergegate.errors import SHOWN_CHARS, ConfigError, ConfigIssue, clip, masking, shorten
+from mergegate.gates import DEFAULT_KIND
 from mergegate.plan import needs_depths
 from mergegate.plancache import MAX_CONFIG_BYTES as MAX_CONFIG_BYTES
 from mergegate.plancache import read_config_bytes
@@ -149,24 +153,26 @@ Commands = Annotated[  # one command, or a list of commands (each a string or an
 ]
 
 
-class _Model(BaseModel):
+class Model(BaseModel):
+    """The base of every gates.yaml mapping: unknown keys are errors, values frozen."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class Defaults(_Model):
+class Defaults(Model):
     timeout: Duration = DEFAULT_TIMEOUT
     env: dict[str, EnvValue] = Field(default_factory=dict)
     cwd: RelPath | None = None
 
 
-class Reports(_Model):
+class Reports(Model):
     junit: RelPath | None = "reports/gates.xml"
     json_: RelPath | None = Field(default="reports/gates.json", alias="json")
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
-class GateBase(_Model):
+class GateBase(Model):
     description: str = ""
     needs: Names = ()
     timeout: Duration | None = None
@@ -191,65 +197,8 @@ class GateBase(_Model):
     )
 
 
-class CommandGate(GateBase):
-    kind: Literal["command"] = "command"
-    run: RunSpec
-
-
-class TestsGate(GateBase):
-    __test__: ClassVar[bool] = False  # a model, not a pytest test class
-
-    kind: Literal["tests"]
-    run: RunSpec | None = None
-    junit: Globs = ()
-    min_passed: Annotated[int, Field(ge=0)] | Literal["baseline"] = 1
-    max_failed: Annotated[int, Field(ge=0)] = 0
-    max_skipped: Annotated[int, Field(ge=0)] | Literal["baseline"] | None = None
-    count_from: Literal["junit", "output"] = "junit"
-    retries: Literal["last-wins"] | None = Field(
-        default=None,
-        description="last-wins: the runner appends rerun attempts (gotestsum --rerun-fails, "
-        "pytest-rerunfailures); a test's last entry decides and counts once.",
-    )
-
-    @model_validator(mode="after")
-    def _source(self) -> TestsGate:
-        if self.count_from == "junit" and not self.junit:
-            raise ValueError("a tests gate needs `junit` (globs of the JUnit files to count)")
-        if self.count_from == "output" and self.run is None:
-            raise ValueError("`count_from: output` needs `run` (the command whose output is read)")
-        return self
-
-
-class SmokeGate(GateBase):
-    kind: Literal["smoke"]
-    scripts: Annotated[Globs, Field(min_length=1)]
-    interpreter: dict[str, RunSpec] = Field(
-        default_factory=dict,
-        description="Suffix -> interpreter command, e.g. {'.py': 'python3.12'}.",
-    )
-    allow_empty: bool = False
-
-    @field_validator("interpreter")
-    @classmethod
-    def _suffixes(cls, value: dict[str, Any]) -> dict[str, Any]:
-        for suffix in value:
-            if not suffix.startswith("."):
-                raise ValueError(
-                    f"interpreter keys are file suffixes like '.py', not {shorten(suffix)}"
-                )
-        return value
-
-
-class WitnessGate(GateBase):
-    kind: Literal["witness"]
-    manifest: RelPath = "verification.md.json"
-    paths: Globs = ("dist/**",)
-    require_new_entry: bool = False
-    public_key: RelPath | None = None
-
-
-def _check_regex(pattern: str, groups: int | None = None) -> str:
+def check_regex(pattern: str, groups: int | None = None) -> str:
+    """``pattern`` if it compiles (with exactly ``groups`` capture groups when given)."""
     try:
         with warnings.catch_warnings():  # "possible set union" and the like: not our user's error
             warnings.simplefilter("ignore")
@@ -261,105 +210,22 @@ def _check_regex(pattern: str, groups: int | None = None) -> str:
     return pattern
 
 
-class VersionPattern(_Model):
-    file: RelPath
-    pattern: str
-
-    @field_validator("pattern")
-    @classmethod
-    def _one_group(cls, value: str) -> str:
-        return _check_regex(value, groups=1)
-
-
-class ApiSpec(_Model):
-    python: RelPath | None = None
-    paths: Globs = ()
-    level: Level = "minor"
-
-
-VERSION_FILES = ("pyproject.toml", "package.json", "Cargo.toml")
-
-
-class SemverGate(GateBase):
-    kind: Literal["semver"]
-    version: RelPath | VersionPattern
-    api: ApiSpec
-    policy: dict[str, Level | Literal["ignore"]] = Field(default_factory=dict)
-
-    @field_validator("version")
-    @classmethod
-    def _known_file(cls, value: str | VersionPattern) -> str | VersionPattern:
-        if isinstance(value, str) and PurePosixPath(value).name not in VERSION_FILES:
-            raise ValueError(
-                f"version file must be one of {', '.join(VERSION_FILES)}, "
-                "or {file, pattern} with one capture group"
-            )
-        return value
-
-    @field_validator("policy")
-    @classmethod
-    def _known_kinds(cls, value: dict[str, str]) -> dict[str, str]:
-        from mergegate.semver.kinds import CHANGE_KINDS
-
-        for key in value:
-            if key not in CHANGE_KINDS:
-                close = difflib.get_close_matches(key, list(CHANGE_KINDS), n=1)
-                hint = f"did you mean {close[0]}?" if close else f"kinds: {', '.join(CHANGE_KINDS)}"
-                raise ValueError(f"unknown change kind {shorten(key)} ({hint})")
-        return value
-
-    @model_validator(mode="after")
-    def _has_api(self) -> SemverGate:
-        if not self.api.python and not self.api.paths:
-            raise ValueError("`api` needs `python` (a package directory) or `paths` (globs)")
-        return self
-
-
-class ForbidGate(GateBase):
-    kind: Literal["forbid"]
-    paths: Globs = ("**/*",)
-    exclude: Globs = ()
-    patterns: dict[str, str] = Field(default_factory=dict)
-    builtin: tuple[Literal["secrets"], ...] = ()
-    changed_only: bool = False
-
-    @field_validator("patterns")
-    @classmethod
-    def _regexes(cls, value: dict[str, str]) -> dict[str, str]:
-        for pattern in value.values():
-            _check_regex(pattern)
-        return value
-
-    @model_validator(mode="after")
-    def _has_rules(self) -> ForbidGate:
-        if not self.patterns and not self.builtin:
-            raise ValueError("a forbid gate needs `patterns` or `builtin: [secrets]`")
-        return self
-
-
 def _kind_of(value: Any) -> str:
     if isinstance(value, Mapping):
-        return str(value.get("kind", "command"))
-    return str(getattr(value, "kind", "command"))
-
-
-# the built-in kinds' models, defined above; any other registered kind brings its own
-_BUILTIN_MODELS: dict[str, type[GateBase]] = {
-    "command": CommandGate,
-    "tests": TestsGate,
-    "smoke": SmokeGate,
-    "witness": WitnessGate,
-    "semver": SemverGate,
-    "forbid": ForbidGate,
-}
+        return str(value.get("kind", DEFAULT_KIND))
+    return str(getattr(value, "kind", DEFAULT_KIND))
 
 
 def _gate_models() -> dict[str, type[GateBase]]:
-    """Kind -> model for every kind in the registry (mergegate.gates.KINDS), in its order."""
+    """Kind -> model for every kind in the registry (mergegate.gates.KINDS), in its order.
+
+    Each kind's module builds its own model from the toolkit above; nothing here
+    names a kind, so a kind is added (or dropped) by its registry line alone.
+    """
     from mergegate.gates import KINDS as REGISTRY
     from mergegate.gates import kind_module
 
-    return {k: _BUILTIN_MODELS.get(k) or kind_module(k).model() for k in REGISTRY}
+    return {k: kind_module(k).model() for k in REGISTRY}
 
 
 GATE_MODELS = _gate_models()
@@ -373,7 +239,7 @@ else:  # a discriminated union of every registered kind's model
     ]
 
 
-class Config(_Model):
+class Config(Model):
     version: Literal[1]
     base: str | None = None
     defaults: Defaults = Field(default_factory=Defaults)
@@ -643,15 +509,29 @@ def _allowed_keys(data: Any, container: tuple[str | int, ...]) -> list[str]:
     elif len(container) >= 2 and container[0] == "gates":
         gates = data.get("gates")
         gate = gates.get(container[1]) if isinstance(gates, dict) else None
-        kind = gate.get("kind", "command") if isinstance(gate, dict) else "command"
+        kind = gate.get("kind", DEFAULT_KIND) if isinstance(gate, dict) else DEFAULT_KIND
+        gate_model = GATE_MODELS.get(str(kind)) or GATE_MODELS.get(DEFAULT_KIND)
         if len(container) == 2:
-            model = GATE_MODELS.get(str(kind), CommandGate)
-        elif len(container) == 3:
-            nested: dict[str, type[BaseModel]] = {"api": ApiSpec, "version": VersionPattern}
-            model = nested.get(str(container[2]))
+            model = gate_model
+        elif len(container) == 3 and gate_model is not None:
+            return _nested_keys(gate_model, str(container[2]))
     if model is None:
         return []
+    return _keys_of(model)
+
+
+def _keys_of(model: type[BaseModel]) -> list[str]:
     return [f.alias or n for n, f in model.model_fields.items()]
+
+
+def _nested_keys(model: type[BaseModel], name: str) -> list[str]:
+    """The keys of the mapping(s) a gate's field ``name`` accepts (semver's `api`, say)."""
+    field = model.model_fields.get(name)
+    if field is None:
+        return []
+    members = typing.get_args(field.annotation) or (field.annotation,)
+    nested = [m for m in members if isinstance(m, type) and issubclass(m, BaseModel)]
+    return [key for m in nested for key in _keys_of(m)]
 
 
 def _unknown_key_message(data: Any, path: tuple[str | int, ...]) -> str:

@@ -29,7 +29,7 @@ from mergegate.errors import ConfigError, ConfigIssue
 from mergegate.spec import ConfigSpec, LoadedConfig, from_json, to_json
 
 MAX_CONFIG_BYTES = 1024 * 1024  # a gates.yaml is a few KiB; more is a mistake or an attack
-FORMAT = "mergegate-plan-2"  # bump when the JSON layout of a plan changes
+FORMAT = "mergegate-plan-3"  # bump when the JSON layout of a plan changes
 MAX_ENTRY_BYTES = 64 * MAX_CONFIG_BYTES  # a plan spells out every default of every gate
 MAX_ENTRIES = 64  # one per gates.yaml version seen; older ones are pruned on a store
 
@@ -60,16 +60,21 @@ def plan_key(data: bytes) -> str:
 
 
 def _validator_stamp() -> str:
-    """Size and mtime of the validator's sources: an edited checkout (same version) misses."""
+    """Size and mtime of the validator's sources (config, spec, the built-in kinds, which
+    hold their models): an edited checkout (same version) misses."""
     here = os.path.dirname(__file__)
-    stamps = []
-    for name in ("config.py", "spec.py"):
-        try:
-            info = os.stat(os.path.join(here, name))
-        except OSError:
-            return "unknown"
-        stamps.append(f"{info.st_size}:{info.st_mtime_ns}")
-    return ",".join(stamps)
+    kinds = os.path.join(here, "gates")
+    try:
+        names = ["config.py", "spec.py", *sorted(_sources(kinds))]
+        infos = [os.stat(os.path.join(here, name)) for name in names]
+    except OSError:
+        return "unknown"
+    return ",".join(f"{info.st_size}:{info.st_mtime_ns}" for info in infos)
+
+
+def _sources(directory: str) -> list[str]:
+    with os.scandir(directory) as entries:
+        return [f"gates/{e.name}" for e in entries if e.name.endswith(".py")]
 
 
 def cache_dir(root: Path) -> Path | None:

@@ -7,15 +7,18 @@ The run path works on these only, so a run whose plan is cached
 (``mergegate.plancache``) imports neither pydantic nor PyYAML. This module
 imports nothing heavy and must stay that way.
 
-The built-in kinds' specs live here (their modules name them as ``SPEC``); a
-kind's model and spec must have the same fields, which a test checks for every
-registered kind.
+Each kind's spec lives in its module (``SPEC``, a GateSpec subclass; see
+mergegate.gates); this module names no kind. A kind's model and spec must have
+the same fields, which a test checks for every registered kind. A field may
+hold a nested spec (semver's ``api``): a dataclass named in the field's type,
+which is where compiling and decoding look for it.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+import typing
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
@@ -55,82 +58,11 @@ class GateSpec:
     cache: bool = True
 
 
-@dataclass(frozen=True)
-class CommandSpec(GateSpec):
-    kind: ClassVar[str] = "command"
-    run: RunValue = ""
-
-
-@dataclass(frozen=True)
-class TestsSpec(GateSpec):
-    __test__: ClassVar[bool] = False  # a spec, not a pytest test class
-    kind: ClassVar[str] = "tests"
-    run: RunValue | None = None
-    junit: tuple[str, ...] = ()
-    min_passed: int | str = 1  # or "baseline"
-    max_failed: int = 0
-    max_skipped: int | str | None = None  # or "baseline"
-    count_from: str = "junit"
-    retries: str | None = None
-
-
-@dataclass(frozen=True)
-class SmokeSpec(GateSpec):
-    kind: ClassVar[str] = "smoke"
-    scripts: tuple[str, ...] = ()
-    interpreter: Mapping[str, RunValue] = field(default_factory=dict)
-    allow_empty: bool = False
-
-
-@dataclass(frozen=True)
-class WitnessSpec(GateSpec):
-    kind: ClassVar[str] = "witness"
-    manifest: str = "verification.md.json"
-    paths: tuple[str, ...] = ("dist/**",)
-    require_new_entry: bool = False
-    public_key: str | None = None
-
-
-@dataclass(frozen=True)
-class VersionPatternSpec:
-    file: str
-    pattern: str
-
-
-@dataclass(frozen=True)
-class ApiSpecSpec:
-    python: str | None = None
-    paths: tuple[str, ...] = ()
-    level: str = "minor"
-
-
-@dataclass(frozen=True)
-class SemverSpec(GateSpec):
-    kind: ClassVar[str] = "semver"
-    version: str | VersionPatternSpec = ""
-    api: ApiSpecSpec = field(default_factory=ApiSpecSpec)
-    policy: Mapping[str, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class ForbidSpec(GateSpec):
-    kind: ClassVar[str] = "forbid"
-    paths: tuple[str, ...] = ("**/*",)
-    exclude: tuple[str, ...] = ()
-    patterns: Mapping[str, str] = field(default_factory=dict)
-    builtin: tuple[str, ...] = ()
-    changed_only: bool = False
-
-
 def spec_class(kind: str) -> type[GateSpec]:
     """The spec a kind compiles to, from the registry (mergegate.gates.KINDS)."""
     from mergegate.gates import kind_module
 
     return kind_module(kind).SPEC
-
-
-# nested values that are specs themselves, by the name they carry in JSON
-_NESTED: dict[str, type[Any]] = {"VersionPattern": VersionPatternSpec, "ApiSpec": ApiSpecSpec}
 
 
 @dataclass(frozen=True)
@@ -171,22 +103,60 @@ class LoadedConfig:
 T = TypeVar("T")
 
 
-def _plain(value: object) -> Any:
-    """A validated value as specs hold it: lists become tuples, nested models specs."""
+def _plain(value: object, owner: type[Any], name: str) -> Any:
+    """A validated value as specs hold it: lists become tuples, nested models specs.
+
+    ``owner.name`` is the spec field the value goes to; a nested model becomes
+    the dataclass that field's type names with the model's fields.
+    """
     if isinstance(value, list | tuple):
-        return tuple(_plain(v) for v in value)
+        return tuple(_plain(v, owner, name) for v in value)
     if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    nested = _NESTED.get(type(value).__name__)
-    if nested is not None:
-        return _from_attrs(nested, value)
+        return {str(k): _plain(v, owner, name) for k, v in value.items()}
+    if hasattr(type(value), "model_fields"):  # a pydantic model, without importing pydantic
+        return _from_attrs(_nested_spec(type(value), owner, name), value)
     return value
+
+
+def _nested_spec(model: type[Any], owner: type[Any], name: str) -> type[Any]:
+    """The spec class for a nested ``model`` in ``owner.name``: a kind bug if none fits."""
+    wanted = set(model.model_fields)
+    fits = [c for c in _field_specs(owner)[name] if _field_names(c) == wanted]
+    if len(fits) != 1:
+        raise TypeError(f"{owner.__name__}.{name} names no one spec for {model.__name__}")
+    return fits[0]
+
+
+_FIELD_SPECS: dict[type[Any], dict[str, tuple[type[Any], ...]]] = {}
+
+
+def _field_specs(cls: type[Any]) -> dict[str, tuple[type[Any], ...]]:
+    """Field name -> the dataclasses its type names (the nested specs it may hold)."""
+    if cls not in _FIELD_SPECS:
+        try:
+            hints = typing.get_type_hints(cls)
+        except (NameError, TypeError) as exc:  # a type imported only for mypy: a kind bug
+            raise TypeError(f"{cls.__name__}: cannot resolve its field types: {exc}") from None
+        fields = dataclasses.fields(cls)
+        _FIELD_SPECS[cls] = {f.name: tuple(_dataclasses_in(hints[f.name])) for f in fields}
+    return _FIELD_SPECS[cls]
+
+
+def _dataclasses_in(hint: object) -> Iterator[type[Any]]:
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
+        yield hint
+    for arg in typing.get_args(hint):
+        yield from _dataclasses_in(arg)
+
+
+def _field_names(cls: type[Any]) -> set[str]:
+    return {f.name for f in dataclasses.fields(cls)}
 
 
 def _from_attrs(cls: type[T], model: object) -> T:
     """Build ``cls`` from the same-named attributes of ``model`` (a pydantic model)."""
     names = [f.name for f in dataclasses.fields(cls)]  # type: ignore[arg-type]
-    return cls(**{n: _plain(getattr(model, n)) for n in names})
+    return cls(**{n: _plain(getattr(model, n), cls, n) for n in names})
 
 
 def compile_gate(model: Any) -> GateSpec:
@@ -210,44 +180,53 @@ def compile_config(model: Any) -> ConfigSpec:
 
 
 def to_json(spec: ConfigSpec) -> dict[str, Any]:
-    """A JSON-ready dict; ``from_json`` gives back an equal ConfigSpec."""
+    """A JSON-ready dict; ``from_json`` gives back an equal ConfigSpec.
+
+    Every spec inside a gate (the gate's own, and any nested one) carries
+    ``"$class": "module:qualname"``, so loading a cached plan imports the
+    modules that define them and nothing else (no registry lookup, no pydantic).
+    """
     data: dict[str, Any] = _encode(spec)
-    data["gates"] = {
-        n: {"kind": g.kind, "$class": _class_name(type(g)), **_encode(g)}
-        for n, g in spec.gates.items()
-    }
+    data["gates"] = {n: {"kind": g.kind, **_encode(g, tagged=True)} for n, g in spec.gates.items()}
     return data
 
 
-def _class_name(cls: type[GateSpec]) -> str:
+def _class_name(cls: type[Any]) -> str:
     return f"{cls.__module__}:{cls.__qualname__}"
 
 
-def _class_named(name: str, kind: str) -> type[GateSpec]:
-    """The spec class a cached plan names (so loading it imports no kind module)."""
+def _import_class(name: str) -> type[Any]:
     import importlib
 
     module, _, qualname = name.partition(":")
     cls = getattr(importlib.import_module(module), qualname)
-    if not (isinstance(cls, type) and issubclass(cls, GateSpec) and cls.kind == kind):
+    if not (isinstance(cls, type) and dataclasses.is_dataclass(cls)):
+        raise ValueError(f"{name} is not a spec class")
+    return cls
+
+
+def _class_named(name: str, kind: str) -> type[GateSpec]:
+    """The spec class a cached plan names for a gate of ``kind``."""
+    cls = _import_class(name)
+    if not (issubclass(cls, GateSpec) and cls.kind == kind):
         raise ValueError(f"{name} is not the spec of kind {kind!r}")
     return cls
 
 
 def dump_gate(gate: GateSpec) -> dict[str, Any]:
     """The gate as JSON, as gates.yaml's model would dump it (what the result cache keys)."""
-    dumped: dict[str, Any] = {"kind": gate.kind, **_encode(gate, tagged=False)}
+    dumped: dict[str, Any] = {"kind": gate.kind, **_encode(gate)}
     return dumped
 
 
-def _encode(value: object, *, tagged: bool = True) -> Any:
+def _encode(value: object, *, tagged: bool = False) -> Any:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         out = {
             f.name: _encode(getattr(value, f.name), tagged=tagged)
             for f in dataclasses.fields(value)
         }
-        if tagged and type(value) in _NESTED.values():
-            out["$spec"] = next(k for k, v in _NESTED.items() if v is type(value))
+        if tagged:
+            out["$class"] = _class_name(type(value))
         return out
     if isinstance(value, tuple):
         return [_encode(v, tagged=tagged) for v in value]
@@ -281,15 +260,25 @@ def _build(cls: type[T], data: Mapping[str, Any]) -> T:
     names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
     if set(data) != names:  # a plan written by another layout is not this plan
         raise ValueError(f"{cls.__name__}: fields {sorted(data)} != {sorted(names)}")
-    return cls(**{k: _decode(v) for k, v in data.items()})
+    return cls(**{k: _decode(v, cls, k) for k, v in data.items()})
 
 
-def _decode(value: object) -> Any:
+def _decode(value: object, owner: type[Any] | None = None, name: str = "") -> Any:
+    """JSON -> spec values; ``owner.name`` is the field it goes to (None: not in a gate)."""
     if isinstance(value, list):
-        return tuple(_decode(v) for v in value)
+        return tuple(_decode(v, owner, name) for v in value)
     if isinstance(value, dict):
-        if "$spec" in value:
-            fields = {k: v for k, v in value.items() if k != "$spec"}
-            return _build(_NESTED[value["$spec"]], fields)
-        return {str(k): _decode(v) for k, v in value.items()}
+        if "$class" in value and owner is not None and _field_specs(owner)[name]:
+            return _nested_from_json(value, owner, name)
+        return {str(k): _decode(v, owner, name) for k, v in value.items()}
     return value
+
+
+def _nested_from_json(data: Mapping[str, Any], owner: type[Any], name: str) -> Any:
+    """A nested spec: its class must be one the field's type names."""
+    fields = dict(data)
+    named = str(fields.pop("$class"))
+    cls = _import_class(named)
+    if cls not in _field_specs(owner)[name]:
+        raise ValueError(f"{named} is not a spec {owner.__name__}.{name} holds")
+    return _build(cls, fields)

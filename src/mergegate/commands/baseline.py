@@ -21,9 +21,9 @@ from typing import Any
 from mergegate.baseline import BASELINE_PATH, BaselineError, Counts, parse, render
 from mergegate.config import load_config
 from mergegate.errors import UsageError
+from mergegate.gates.tests import TestsSpec as TestsGate
 from mergegate.results import EXIT_BLOCKED, GateResult, Status
 from mergegate.spec import LoadedConfig
-from mergegate.spec import TestsSpec as TestsGate
 
 
 def main(args: argparse.Namespace) -> int:

@@ -55,7 +55,7 @@ def main(args: argparse.Namespace) -> int:
 def resolve_target(config: str, gate: str | None) -> Target:
     """The witness gate's layout, or the defaults relative to the current directory."""
     from mergegate.config import load_config
-    from mergegate.spec import WitnessSpec as WitnessGate
+    from mergegate.gates.witness import WitnessSpec as WitnessGate
 
     path = Path(config)
     if not path.exists():

@@ -4,13 +4,16 @@ A kind module provides (the ``Kind`` protocol; each module checks itself
 against it for mypy, since the registry imports nothing until a kind is used):
 
     SPEC: type[GateSpec]
-        The frozen dataclass its gates compile to (mergegate.spec); the run
-        path reads only this.
+        The frozen dataclass its gates compile to, defined in the kind's module
+        (a subclass of mergegate.spec.GateSpec); the run path reads only this.
+        A field may hold a nested spec (a dataclass named in the field's type,
+        as semver's `api`): the compiler finds it there.
 
     def model() -> type[GateBase]
-        The pydantic model that validates its gates.yaml entries; imported only
-        by the validator (config.py derives the gate union and the schema from
-        the registry), never on a warm run.
+        The pydantic model that validates its gates.yaml entries, built inside
+        the function (cached) from config.py's toolkit, so importing the kind
+        never imports pydantic; called only by the validator (config.py derives
+        the gate union and the schema from the registry), never on a warm run.
 
     def run(ctx: GateContext) -> Outcome
         Decide the gate. Start processes only through ``ctx.run_process`` /
@@ -22,8 +25,9 @@ against it for mypy, since the registry imports nothing until a kind is used):
         For --dry-run: what the gate would do (``lines``) and what would
         certainly block it (``problems``). Runs nothing.
 
-Adding a kind is one module here and one line in ``KINDS``: config, schema,
-plan cache, runner and --dry-run all find it through this registry.
+Adding a kind is one module (here or anywhere importable) and one line in
+``KINDS``: config, schema, plan cache, runner and --dry-run all find it
+through this registry; config.py and spec.py name no kind.
 """
 
 from __future__ import annotations
@@ -54,6 +58,7 @@ KINDS: dict[str, str] = {  # kind name -> its module, imported when first used
     "semver": "mergegate.gates.semver",
     "forbid": "mergegate.gates.forbid",
 }
+DEFAULT_KIND = "command"  # the kind of a gate written without `kind:`
 
 G = TypeVar("G", bound="GateSpec", covariant=True)
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import functools
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar
 
 from mergegate.gates import (
     GateContext,
@@ -13,7 +15,7 @@ from mergegate.gates import (
 )
 from mergegate.proc import ProcResult, display_command
 from mergegate.results import Outcome, Status
-from mergegate.spec import CommandSpec
+from mergegate.spec import GateSpec, RunValue
 
 
 def run(ctx: GateContext[CommandSpec]) -> Outcome:
@@ -44,18 +46,32 @@ def plan(ctx: PlanContext[CommandSpec]) -> PlanInfo:
 
 # -- the kind's registration (mergegate.gates.Kind) -----------------------------------
 
+
+@dataclass(frozen=True)
+class CommandSpec(GateSpec):
+    kind: ClassVar[str] = "command"
+    run: RunValue = ""
+
+
 SPEC: type[CommandSpec] = CommandSpec
 
 
-def model() -> type[config.CommandGate]:
-    """The pydantic model of this kind's gates.yaml entries (the validator imports it)."""
-    from mergegate import config
+@functools.cache
+def model() -> type[GateBase]:
+    """The pydantic model of this kind's gates.yaml entries (built when the validator asks)."""
+    from typing import Literal
 
-    return config.CommandGate
+    from mergegate.config import GateBase, RunSpec
+
+    class CommandGate(GateBase):
+        kind: Literal["command"] = "command"
+        run: RunSpec
+
+    return CommandGate
 
 
 if TYPE_CHECKING:
-    from mergegate import config
+    from mergegate.config import GateBase
     from mergegate.gates import Kind
     from mergegate.gates import command as _self
 

@@ -24,21 +24,22 @@ from __future__ import annotations
 
 import codecs
 import errno
+import functools
 import os
 import re
 import stat
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO, ClassVar
 
 from mergegate.errors import GitError
 from mergegate.forbid_patterns import builtin_patterns
 from mergegate.gates import GateContext, PlanContext, PlanInfo
 from mergegate.globs import filter_paths
 from mergegate.results import Annotation, JSONValue, Outcome, Status
-from mergegate.spec import ForbidSpec as ForbidGate
+from mergegate.spec import GateSpec
 
 SNIFF_BYTES = 8 * 1024
 BLOCK_BYTES = 1024 * 1024
@@ -620,18 +621,56 @@ def plan(ctx: PlanContext[ForbidGate]) -> PlanInfo:
 
 # -- the kind's registration (mergegate.gates.Kind) -----------------------------------
 
-SPEC: type[ForbidGate] = ForbidGate
+
+@dataclass(frozen=True)
+class ForbidSpec(GateSpec):
+    kind: ClassVar[str] = "forbid"
+    paths: tuple[str, ...] = ("**/*",)
+    exclude: tuple[str, ...] = ()
+    patterns: Mapping[str, str] = field(default_factory=dict)
+    builtin: tuple[str, ...] = ()
+    changed_only: bool = False
 
 
-def model() -> type[config.ForbidGate]:
-    """The pydantic model of this kind's gates.yaml entries (the validator imports it)."""
-    from mergegate import config
+ForbidGate = ForbidSpec  # the name this module's code reads its spec by
+SPEC: type[ForbidSpec] = ForbidSpec
 
-    return config.ForbidGate
+
+@functools.cache
+def model() -> type[GateBase]:
+    """The pydantic model of this kind's gates.yaml entries (built when the validator asks)."""
+    from typing import Literal
+
+    from pydantic import Field, field_validator, model_validator
+
+    from mergegate.config import GateBase, Globs, check_regex
+
+    class ForbidGate(GateBase):
+        kind: Literal["forbid"]
+        paths: Globs = ("**/*",)
+        exclude: Globs = ()
+        patterns: dict[str, str] = Field(default_factory=dict)
+        builtin: tuple[Literal["secrets"], ...] = ()
+        changed_only: bool = False
+
+        @field_validator("patterns")
+        @classmethod
+        def _regexes(cls, value: dict[str, str]) -> dict[str, str]:
+            for pattern in value.values():
+                check_regex(pattern)
+            return value
+
+        @model_validator(mode="after")
+        def _has_rules(self) -> ForbidGate:
+            if not self.patterns and not self.builtin:
+                raise ValueError("a forbid gate needs `patterns` or `builtin: [secrets]`")
+            return self
+
+    return ForbidGate
 
 
 if TYPE_CHECKING:
-    from mergegate import config
+    from mergegate.config import GateBase
     from mergegate.gates import Kind
     from mergegate.gates import forbid as _self
 

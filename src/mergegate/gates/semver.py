@@ -9,10 +9,11 @@ changed). Each change's level is its kind's default, or the project's
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+import functools
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 from mergegate.errors import GitError
 from mergegate.gates import GateContext, PlanContext, PlanInfo
@@ -39,7 +40,7 @@ from mergegate.semver.versions import (
     scheme_for,
     source_of,
 )
-from mergegate.spec import SemverSpec as SemverGate
+from mergegate.spec import GateSpec
 
 REASON_ITEMS = 3
 MAX_DETAILS = 500
@@ -287,18 +288,110 @@ def untracked_only(root: Path, globs: Sequence[str]) -> str:
 
 # -- the kind's registration (mergegate.gates.Kind) -----------------------------------
 
-SPEC: type[SemverGate] = SemverGate
+
+@dataclass(frozen=True)
+class VersionPatternSpec:
+    file: str
+    pattern: str
 
 
-def model() -> type[config.SemverGate]:
-    """The pydantic model of this kind's gates.yaml entries (the validator imports it)."""
-    from mergegate import config
+@dataclass(frozen=True)
+class ApiSpecSpec:
+    python: str | None = None
+    paths: tuple[str, ...] = ()
+    level: str = "minor"
 
-    return config.SemverGate
+
+@dataclass(frozen=True)
+class SemverSpec(GateSpec):
+    kind: ClassVar[str] = "semver"
+    version: str | VersionPatternSpec = ""  # nested specs: compiled from the field's type
+    api: ApiSpecSpec = field(default_factory=ApiSpecSpec)
+    policy: Mapping[str, str] = field(default_factory=dict)
+
+
+SemverGate = SemverSpec  # the name this module's code reads its spec by
+SPEC: type[SemverSpec] = SemverSpec
+VERSION_FILES = ("pyproject.toml", "package.json", "Cargo.toml")
+
+
+@functools.cache
+def model() -> type[GateBase]:
+    """The pydantic model of this kind's gates.yaml entries (built when the validator asks)."""
+    from typing import Literal
+
+    from pydantic import Field, field_validator, model_validator
+
+    from mergegate.config import GateBase, Globs, Model, RelPath, check_regex
+    from mergegate.config import Level as LevelName
+
+    class VersionPattern(Model):
+        file: RelPath
+        pattern: str
+
+        @field_validator("pattern")
+        @classmethod
+        def _one_group(cls, value: str) -> str:
+            return check_regex(value, groups=1)
+
+    class ApiSpec(Model):
+        python: RelPath | None = None
+        paths: Globs = ()
+        level: LevelName = "minor"
+
+    class SemverGate(GateBase):
+        kind: Literal["semver"]
+        version: RelPath | VersionPattern
+        api: ApiSpec
+        policy: dict[str, LevelName | Literal["ignore"]] = Field(default_factory=dict)
+
+        @field_validator("version")
+        @classmethod
+        def _known_file(cls, value: str | VersionPattern) -> str | VersionPattern:
+            if isinstance(value, str):
+                _check_version_file(value)
+            return value
+
+        @field_validator("policy")
+        @classmethod
+        def _known_kinds(cls, value: dict[str, str]) -> dict[str, str]:
+            for key in value:
+                _check_change_kind(key)
+            return value
+
+        @model_validator(mode="after")
+        def _has_api(self) -> SemverGate:
+            if not self.api.python and not self.api.paths:
+                raise ValueError("`api` needs `python` (a package directory) or `paths` (globs)")
+            return self
+
+    return SemverGate
+
+
+def _check_version_file(value: str) -> None:
+    from pathlib import PurePosixPath
+
+    if PurePosixPath(value).name not in VERSION_FILES:
+        raise ValueError(
+            f"version file must be one of {', '.join(VERSION_FILES)}, "
+            "or {file, pattern} with one capture group"
+        )
+
+
+def _check_change_kind(key: str) -> None:
+    import difflib
+
+    from mergegate.errors import shorten
+    from mergegate.semver.kinds import CHANGE_KINDS
+
+    if key not in CHANGE_KINDS:
+        close = difflib.get_close_matches(key, list(CHANGE_KINDS), n=1)
+        hint = f"did you mean {close[0]}?" if close else f"kinds: {', '.join(CHANGE_KINDS)}"
+        raise ValueError(f"unknown change kind {shorten(key)} ({hint})")
 
 
 if TYPE_CHECKING:
-    from mergegate import config
+    from mergegate.config import GateBase
     from mergegate.gates import Kind
     from mergegate.gates import semver as _self
 

@@ -10,20 +10,21 @@ interpreter running mergegate), .sh → bash, anything else executed directly;
 
 from __future__ import annotations
 
+import functools
 import os
 import shlex
 import shutil
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, ClassVar
 
 from mergegate import filematch
 from mergegate.excerpt import shorten
 from mergegate.gates import GateContext, PlanContext, PlanInfo, proc_outcome_status
 from mergegate.proc import ProcResult
 from mergegate.results import JSONValue, Outcome, Status
-from mergegate.spec import SmokeSpec as SmokeGate
+from mergegate.spec import GateSpec, RunValue
 
 BUILTIN: Mapping[str, tuple[str, ...]] = {
     ".js": ("node",),
@@ -207,18 +208,53 @@ def _plural(n: int, noun: str) -> str:
 
 # -- the kind's registration (mergegate.gates.Kind) -----------------------------------
 
-SPEC: type[SmokeGate] = SmokeGate
+
+@dataclass(frozen=True)
+class SmokeSpec(GateSpec):
+    kind: ClassVar[str] = "smoke"
+    scripts: tuple[str, ...] = ()
+    interpreter: Mapping[str, RunValue] = field(default_factory=dict)
+    allow_empty: bool = False
 
 
-def model() -> type[config.SmokeGate]:
-    """The pydantic model of this kind's gates.yaml entries (the validator imports it)."""
-    from mergegate import config
+SmokeGate = SmokeSpec  # the name this module's code reads its spec by
+SPEC: type[SmokeSpec] = SmokeSpec
 
-    return config.SmokeGate
+
+@functools.cache
+def model() -> type[GateBase]:
+    """The pydantic model of this kind's gates.yaml entries (built when the validator asks)."""
+    from typing import Annotated, Any, Literal
+
+    from pydantic import Field, field_validator
+
+    from mergegate.config import GateBase, Globs, RunSpec
+    from mergegate.errors import shorten as shown
+
+    class SmokeGate(GateBase):
+        kind: Literal["smoke"]
+        scripts: Annotated[Globs, Field(min_length=1)]
+        interpreter: dict[str, RunSpec] = Field(
+            default_factory=dict,
+            description="Suffix -> interpreter command, e.g. {'.py': 'python3.12'}.",
+        )
+        allow_empty: bool = False
+
+        @field_validator("interpreter")
+        @classmethod
+        def _suffixes(cls, value: dict[str, Any]) -> dict[str, Any]:
+            for suffix in value:
+                if not suffix.startswith("."):
+                    raise ValueError(
+                        f"interpreter keys are file suffixes like '.py', not {shown(suffix)}"
+                    )
+            return value
+
+    return SmokeGate
 
 
 if TYPE_CHECKING:
-    from mergegate import config
+    from mergegate.config import GateBase
     from mergegate.gates import Kind
     from mergegate.gates import smoke as _self
 

@@ -17,21 +17,22 @@ and "crashed" only when the command failed and no attempt of any test failed.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import stat
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 from mergegate import baseline, filematch
 from mergegate.gates import GateContext, PlanContext, PlanInfo, missing_executable
 from mergegate.junit_count import Counts, FailedTest, JUnitError, Tally
 from mergegate.proc import ProcResult, display_command
 from mergegate.results import JSONValue, Outcome, Status
+from mergegate.spec import GateSpec
 from mergegate.spec import RunValue as RunSpec
-from mergegate.spec import TestsSpec as TestsGate
 from mergegate.summary_lines import TextCounts, parse_summary
 
 NAMES_IN_REASON = 5
@@ -408,18 +409,65 @@ def _text_details(summary: TextCounts) -> dict[str, JSONValue]:
 
 # -- the kind's registration (mergegate.gates.Kind) -----------------------------------
 
-SPEC: type[TestsGate] = TestsGate
+
+@dataclass(frozen=True)
+class TestsSpec(GateSpec):
+    __test__: ClassVar[bool] = False  # a spec, not a pytest test class
+    kind: ClassVar[str] = "tests"
+    run: RunSpec | None = None
+    junit: tuple[str, ...] = ()
+    min_passed: int | str = 1  # or "baseline"
+    max_failed: int = 0
+    max_skipped: int | str | None = None  # or "baseline"
+    count_from: str = "junit"
+    retries: str | None = None
 
 
-def model() -> type[config.TestsGate]:
-    """The pydantic model of this kind's gates.yaml entries (the validator imports it)."""
-    from mergegate import config
+TestsGate = TestsSpec  # the name this module's code reads its spec by
+SPEC: type[TestsSpec] = TestsSpec
 
-    return config.TestsGate
+
+@functools.cache
+def model() -> type[GateBase]:
+    """The pydantic model of this kind's gates.yaml entries (built when the validator asks)."""
+    from typing import Annotated, Literal
+
+    from pydantic import Field, model_validator
+
+    from mergegate.config import GateBase, Globs
+    from mergegate.config import RunSpec as RunModel
+
+    class TestsGate(GateBase):
+        __test__: ClassVar[bool] = False  # a model, not a pytest test class
+
+        kind: Literal["tests"]
+        run: RunModel | None = None
+        junit: Globs = ()
+        min_passed: Annotated[int, Field(ge=0)] | Literal["baseline"] = 1
+        max_failed: Annotated[int, Field(ge=0)] = 0
+        max_skipped: Annotated[int, Field(ge=0)] | Literal["baseline"] | None = None
+        count_from: Literal["junit", "output"] = "junit"
+        retries: Literal["last-wins"] | None = Field(
+            default=None,
+            description="last-wins: the runner appends rerun attempts (gotestsum --rerun-fails, "
+            "pytest-rerunfailures); a test's last entry decides and counts once.",
+        )
+
+        @model_validator(mode="after")
+        def _source(self) -> TestsGate:
+            if self.count_from == "junit" and not self.junit:
+                raise ValueError("a tests gate needs `junit` (globs of the JUnit files to count)")
+            if self.count_from == "output" and self.run is None:
+                raise ValueError(
+                    "`count_from: output` needs `run` (the command whose output is read)"
+                )
+            return self
+
+    return TestsGate
 
 
 if TYPE_CHECKING:
-    from mergegate import config
+    from mergegate.config import GateBase
     from mergegate.gates import Kind
     from mergegate.gates import tests as _self
 

@@ -15,16 +15,17 @@ say which base the key came from.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from mergegate import git
 from mergegate.errors import GitError
 from mergegate.gates import GateContext, PlanContext, PlanInfo
 from mergegate.results import Annotation, Outcome, Status
-from mergegate.spec import WitnessSpec as WitnessGate
+from mergegate.spec import GateSpec
 from mergegate.witness import WitnessError
 from mergegate.witness.details import EntryDetails, WitnessDetails
 from mergegate.witness.keys import PublicKey, public_key_from_pem
@@ -296,18 +297,39 @@ def _manifest_line(layout: Layout) -> str:
 
 # -- the kind's registration (mergegate.gates.Kind) -----------------------------------
 
-SPEC: type[WitnessGate] = WitnessGate
+
+@dataclass(frozen=True)
+class WitnessSpec(GateSpec):
+    kind: ClassVar[str] = "witness"
+    manifest: str = "verification.md.json"
+    paths: tuple[str, ...] = ("dist/**",)
+    require_new_entry: bool = False
+    public_key: str | None = None
 
 
-def model() -> type[config.WitnessGate]:
-    """The pydantic model of this kind's gates.yaml entries (the validator imports it)."""
-    from mergegate import config
+WitnessGate = WitnessSpec  # the name this module's code reads its spec by
+SPEC: type[WitnessSpec] = WitnessSpec
 
-    return config.WitnessGate
+
+@functools.cache
+def model() -> type[GateBase]:
+    """The pydantic model of this kind's gates.yaml entries (built when the validator asks)."""
+    from typing import Literal
+
+    from mergegate.config import GateBase, Globs, RelPath
+
+    class WitnessGate(GateBase):
+        kind: Literal["witness"]
+        manifest: RelPath = "verification.md.json"
+        paths: Globs = ("dist/**",)
+        require_new_entry: bool = False
+        public_key: RelPath | None = None
+
+    return WitnessGate
 
 
 if TYPE_CHECKING:
-    from mergegate import config
+    from mergegate.config import GateBase
     from mergegate.gates import Kind
     from mergegate.gates import witness as _self
 
