@@ -218,6 +218,10 @@ RUN_ONLY = (
     "mergegate.filematch",
     "mergegate.forbid_patterns",
     "concurrent.futures",
+    "mergegate.semver.api",
+    "mergegate.semver.versions",
+    "mergegate.semver.kinds",
+    "tomllib",
 )
 _LOAD_HEAVY = """
 import sys
@@ -239,6 +243,7 @@ def test_a_warm_plan_loads_no_module_its_kinds_need_only_to_run(
           unit: {kind: tests, run: pytest, junit: r/*.xml, min_passed: baseline}
           smoke: {kind: smoke, scripts: [s/*.sh]}
           secrets: {kind: forbid, builtin: [secrets]}
+          api: {kind: semver, version: pyproject.toml, api: {python: src/pkg}}
         """,
     )
     script = tmp_path / "load.py"
