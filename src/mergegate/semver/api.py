@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from mergegate.git import git_bytes, git_text, object_type, show_file
 from mergegate.globs import filter_paths
+from mergegate.semver.heap import relaxed_gc
 
 if TYPE_CHECKING:
     from griffe import Alias, Breakage, Object
@@ -154,6 +155,7 @@ def python_changes(
     if problem:
         raise ApiError(problem)
     with (
+        relaxed_gc(),
         tempfile.TemporaryDirectory(prefix="mergegate-semver-") as tmp,
         ThreadPoolExecutor(1, thread_name_prefix="mergegate-semver") as pool,
     ):
