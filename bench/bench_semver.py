@@ -201,6 +201,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return report(label, files, rounds, repo, old.parent, new.parent, module)
 
 
+def settle() -> None:
+    """Free what the last contender loaded, untimed, so every run starts from the same heap
+    (griffe's dataclasses cache would otherwise keep every round's trees alive, and a
+    growing heap slows the collector for whoever runs next)."""
+    import gc
+
+    from mergegate.semver.heap import release_griffe_caches
+
+    release_griffe_caches()
+    gc.collect()
+
+
 def report(
     label: str, files: int, rounds: int, repo: Path, old: Path, new: Path, module: str
 ) -> int:
@@ -218,11 +230,13 @@ def report(
     times: dict[str, list[float]] = {who: [] for who in contenders}
     results: dict[str, object] = {}
     timed(contenders["gate"])  # warm-up: imports and file caches for both
+    settle()
     for i in range(rounds):
         order = list(contenders) if i % 2 == 0 else list(reversed(contenders))
         for who in order:
             seconds, results[who] = timed(contenders[who], who)
             times[who].append(seconds)
+            settle()
     print(f"semver bench: {label} ({files} Python files), {rounds} round(s), median (min)")
     lines = (
         ("gate", "mergegate semver gate", "(status, changes)"),
@@ -230,9 +244,9 @@ def report(
         ("griffe-gc", "griffe, gate's gc setting", "breakages"),
     )
     for who, name, what in lines:
-        seconds = times[who]
+        runs = times[who]
         print(
-            f"  {name:26s}: {statistics.median(seconds):8.3f} s ({min(seconds):.3f})"
+            f"  {name:26s}: {statistics.median(runs):8.3f} s ({min(runs):.3f})"
             f"   {what} = {results[who]}"
         )
     _ratios(times)

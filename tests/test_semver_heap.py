@@ -73,3 +73,40 @@ def test_a_gate_run_gives_the_setting_back_whether_it_passes_or_errs(
     assert broken.status is Status.ERROR
     assert "does not parse" in broken.reason
     assert gc.get_threshold() == CALLER
+
+
+DATACLASS_MODULE = """\
+from dataclasses import dataclass
+
+
+@dataclass
+class Options:
+    retries: int = 3
+"""
+
+
+def loaded_from(root: Path) -> int:
+    """griffe objects still alive whose source file lies below root."""
+    import griffe
+
+    alive = 0
+    for obj in gc.get_objects():
+        if isinstance(obj, griffe.Object):  # aliases are no Object: only what was loaded
+            filepath = obj.filepath if not isinstance(obj.filepath, list) else None
+            if filepath is not None and Path(filepath).is_relative_to(root):
+                alive += 1
+    return alive
+
+
+def test_the_loaded_trees_are_freed_after_the_gate(tmp_path: Path, procs: ProcessManager) -> None:
+    # griffe's dataclasses extension caches every dataclass it sees, for the process's life
+    repo = make_repo(tmp_path, {**PY_FILES, "src/mypkg/options.py": DATACLASS_MODULE})
+    options = DATACLASS_MODULE + "    verbose: bool = False\n"
+    change(repo, {"src/mypkg/options.py": options, "pyproject.toml": pyproject("1.3.0")})
+    outcome = run_gate(repo, procs)
+    assert outcome.status is Status.PASSED, outcome.reason
+    assert "mypkg.options.Options.__init__(verbose)" in {
+        c["subject"] for c in outcome.details["changes"]
+    }
+    gc.collect()
+    assert loaded_from(repo) == 0
