@@ -2,8 +2,8 @@
 
 griffe keeps every object it builds, so loading a package is a long run of
 allocations that all stay alive. At the default first threshold (700) the
-collector runs every 700 allocations and, every few hundred runs, rescans the
-whole heap it finds alive: on networkx (566 modules, loaded twice) that was more
+collector runs every 700 allocations and, about every hundred runs, rescans
+the whole heap it finds alive: on networkx (566 modules, loaded twice) that was more
 than half of griffe's time (docs/performance.md). ``relaxed_gc`` raises only
 the first threshold while the gate loads and compares: the collector stays on
 (reference cycles are still freed, memory is unchanged), it just scans less often.
@@ -26,8 +26,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 LOAD_THRESHOLD = 20_000  # 10k-50k measured alike on networkx; 700 is Python's default
-# griffe's module-level caches keyed by loaded objects: (module, function) names
-_GRIFFE_CACHES = (("griffe._internal.extensions.dataclasses", "_dataclass_parameters"),)
+# griffe's module-level caches keyed by loaded objects: (module, function), where
+# griffe 2 keeps them and where griffe 1 did
+_GRIFFE_CACHES = (
+    ("griffe._internal.extensions.dataclasses", "_dataclass_parameters"),
+    ("_griffe.extensions.dataclasses", "_dataclass_parameters"),
+)
 
 _lock = threading.Lock()
 _holders = 0
