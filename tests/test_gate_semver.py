@@ -544,5 +544,6 @@ def test_bench_runs_at_small_size() -> None:
         [sys.executable, str(bench), "--small"], capture_output=True, text=True, timeout=120
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "ratio gate / griffe" in proc.stdout
+    assert "gate / griffe   : wall" in proc.stdout
+    assert "gate / griffe-gc: wall" in proc.stdout
     assert "('failed', " in proc.stdout  # the generated change removes and adds API

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from mergegate.git import git_bytes, git_text, object_type, show_file
 from mergegate.globs import filter_paths
+from mergegate.semver.heap import relaxed_gc, release_griffe_caches
 
 if TYPE_CHECKING:
     from griffe import Alias, Breakage, Object
@@ -149,10 +150,20 @@ def python_changes(
     import griffe
 
     logging.getLogger("griffe").setLevel(logging.CRITICAL)  # failures are reported by us
-    head_search = (root / package.parent).resolve()
     problem = missing_python_path(root, package.path)
     if problem:
         raise ApiError(problem)
+    try:
+        with relaxed_gc():
+            return _load_and_compare(griffe, root, base_sha, package, touched)
+    finally:
+        release_griffe_caches()  # both trees are garbage now: let the collector free them
+
+
+def _load_and_compare(
+    griffe: Any, root: Path, base_sha: str, package: PythonPackage, touched: Sequence[str]
+) -> list[ApiChange]:
+    head_search = (root / package.parent).resolve()
     with (
         tempfile.TemporaryDirectory(prefix="mergegate-semver-") as tmp,
         ThreadPoolExecutor(1, thread_name_prefix="mergegate-semver") as pool,
