@@ -210,6 +210,51 @@ def test_a_warm_plan_imports_only_the_kinds_its_gates_use(tmp_path: Path, cache:
     assert warm.stdout == "2 mergegate.gates,mergegate.gates.command,mergegate.gates.smoke \n"
 
 
+# what a kind needs only when its gate runs (a cached pass never does): never loaded with a plan
+RUN_ONLY = (
+    "mergegate.junit_count",
+    "mergegate.summary_lines",
+    "mergegate.baseline",
+    "mergegate.filematch",
+    "mergegate.forbid_patterns",
+    "concurrent.futures",
+    "mergegate.semver.api",
+    "mergegate.semver.versions",
+    "mergegate.semver.kinds",
+    "tomllib",
+)
+_LOAD_HEAVY = """
+import sys
+from pathlib import Path
+from mergegate.plancache import load_plan
+load_plan(Path(sys.argv[1]))
+print(",".join(m for m in sys.argv[2:] if m in sys.modules))
+"""
+
+
+def test_a_warm_plan_loads_no_module_its_kinds_need_only_to_run(
+    tmp_path: Path, cache: Path
+) -> None:
+    path = write_config(
+        tmp_path,
+        """
+        version: 1
+        gates:
+          unit: {kind: tests, run: pytest, junit: r/*.xml, min_passed: baseline}
+          smoke: {kind: smoke, scripts: [s/*.sh]}
+          secrets: {kind: forbid, builtin: [secrets]}
+          api: {kind: semver, version: pyproject.toml, api: {python: src/pkg}}
+        """,
+    )
+    script = tmp_path / "load.py"
+    script.write_text(_LOAD_HEAVY)
+    argv = [sys.executable, str(script), str(path), *RUN_ONLY]
+    cold = run_process(argv, tmp_path)
+    warm = run_process(argv, tmp_path)
+    assert cold.returncode == warm.returncode == 0, warm.stderr
+    assert warm.stdout == "\n"
+
+
 @pytest.mark.parametrize(
     "named",
     [

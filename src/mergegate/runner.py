@@ -25,6 +25,7 @@ mistaken for a stuck one. Only a thread that sits idle past deadline + grace
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import threading
@@ -53,7 +54,8 @@ class Events:
 
     started: Callable[[str, str], None] = lambda name, kind: None
     finished: Callable[[GateResult], None] = lambda result: None
-    # once, after the first gates started: work the run needs later, done while they run
+    # once, when nothing has finished for a while: work the run needs later, done while
+    # long gates run (not sooner: it would hold the GIL the gates' own threads need)
     waiting: Callable[[], None] = lambda: None
 
 
@@ -174,14 +176,11 @@ class Runner:
             if name not in self.selection.selected
         }
         pending = [n for n in self.selection.order if n in self.selection.selected]
-        self._prefetch_base(pending)
+        self._prefetch(pending)
         running: dict[str, _Running] = {}
         waiting: Callable[[], None] | None = self.events.waiting
         while (pending or running) and not self._interrupted.is_set():
             self._start_ready(pending, running, results, gates)
-            if waiting is not None:
-                waiting()
-                waiting = None
             if not running:
                 if pending:  # nothing runs and nothing can start: the needs graph is broken
                     raise RuntimeError(f"scheduler stalled with {pending} pending")
@@ -189,6 +188,9 @@ class Runner:
             try:
                 name, item = self._done.get(timeout=0.1)
             except queue.Empty:
+                if waiting is not None:
+                    waiting()
+                    waiting = None
                 self._abandon_overdue(running, results)
                 continue
             if name in running:  # a result from an abandoned gate arrives too late: ignored
@@ -244,8 +246,14 @@ class Runner:
             cpu_budget=timeout + self.procs.grace + margin,
             margin=margin,
         )
-        if self._in_loop(gate):
+        if self._in_loop(gate) and not self._prelude_waits(gate):
             self._loop_command(name, gate, cancel)
+        elif self._in_loop(gate):  # its key or if_changed waits on git: not on this thread
+            entry.thread = threading.Thread(
+                target=self._loop_command, args=(name, gate, cancel), name=f"key-{name}"
+            )
+            entry.thread.daemon = True
+            entry.thread.start()
         else:
             entry.thread = threading.Thread(
                 target=self._execute, args=(name, gate, cancel), name=f"gate-{name}", daemon=True
@@ -254,8 +262,13 @@ class Runner:
         return entry
 
     def _in_loop(self, gate: GateBase) -> bool:
-        """A command gate runs in the process loop, unless keying it runs commands first."""
-        return kind_of(gate) == "command" and not (self._cache is not None and gate.version_of)
+        """A command gate's process runs in the process loop: no thread waits for it."""
+        return kind_of(gate) == "command"
+
+    def _prelude_waits(self, gate: GateBase) -> bool:
+        """Deciding whether to run it asks git or runs version_of: a short thread does that
+        and hands the command to the loop, so the scheduler keeps starting other gates."""
+        return bool(gate.if_changed) or (self._cache is not None and gate.cache)
 
     def _loop_command(self, name: str, gate: GateBase, cancel: threading.Event) -> None:
         """Decide without running what we can, else start the command; the result is queued."""
@@ -476,17 +489,20 @@ class Runner:
         for key, result in self._passes:
             self._cache.store(key, result)  # only passes are kept
 
-    def _prefetch_base(self, names: list[str]) -> None:
-        """Resolve the base while the first gates list files and run version_of, when a
-        gate's key or if_changed will ask for it anyway (it is asked for once, then cached)."""
+    def _prefetch(self, names: list[str]) -> None:
+        """Resolve the base and list the cache's input files from the start, in the
+        background, when gates' keys or if_changed will ask anyway (each is asked once,
+        then kept, failures too): the first gates then wait for neither."""
         gates = [self.loaded.gates[n] for n in names]
         wanted = any(g.if_changed for g in gates)
-        if not wanted and self._cache is not None:
+        cache = self._cache
+        if cache is not None and any(g.cache for g in gates):
             from mergegate.cache import needs_base
 
-            wanted = any(needs_base(g) for g in gates)
+            wanted = wanted or any(needs_base(g) for g in gates)
+            _background("inputs", cache.files)
         if wanted:
-            threading.Thread(target=self.base.peek, name="base", daemon=True).start()
+            _background("base", self.base.peek)
 
     def _open_cache(self) -> GateCache:
         from mergegate.cache import GateCache
@@ -570,6 +586,16 @@ def _satisfies(result: GateResult) -> bool:
         SkipCause.FILTER,
         SkipCause.SELECTION,
     )
+
+
+def _background(name: str, work: Callable[[], object]) -> None:
+    """Run ``work`` on a daemon thread for what it keeps; its failure is kept there too."""
+
+    def quietly() -> None:
+        with contextlib.suppress(Exception):  # the gate that asks again gets the error
+            work()
+
+    threading.Thread(target=quietly, name=name, daemon=True).start()
 
 
 def _crash_outcome(kind: str, exc: BaseException, redactor: Redactor) -> Outcome:

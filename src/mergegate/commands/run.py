@@ -197,7 +197,7 @@ def _run(
 
 
 def _import_reports() -> None:
-    """Load the report writers while the first gates run, not after the last one ends."""
+    """Load the report writers while long gates run, not after the last one ends."""
     from mergegate.report import json_report, junit, write  # noqa: F401
 
 

@@ -35,7 +35,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, ClassVar
 
 from mergegate.errors import GitError
-from mergegate.forbid_patterns import builtin_patterns
 from mergegate.gates import GateContext, PlanContext, PlanInfo
 from mergegate.globs import filter_paths
 from mergegate.results import Annotation, JSONValue, Outcome, Status
@@ -158,6 +157,8 @@ class RuleError(Exception):
 
 
 def compile_rules(gate: ForbidGate) -> list[Rule]:
+    from mergegate.forbid_patterns import builtin_patterns  # only when the gate runs
+
     rules = [
         _rule(name, b.regex, builtin=True, anchors=b.anchors, fold=b.fold)
         for name, b in builtin_patterns(gate.builtin).items()

@@ -20,27 +20,12 @@ from mergegate.gates import GateContext, PlanContext, PlanInfo
 from mergegate.git import Base, candidate_files
 from mergegate.globs import filter_paths
 from mergegate.results import Annotation, JSONValue, Outcome, Status
-from mergegate.semver.api import (
-    ApiChange,
-    ApiError,
-    PythonPackage,
-    missing_python_path,
-    path_changes,
-    python_changes,
-)
-from mergegate.semver.kinds import Judged, Level, judge
-from mergegate.semver.versions import (
-    Bump,
-    VersionError,
-    VersionSource,
-    bump_between,
-    parse,
-    read_at_ref,
-    read_in_tree,
-    scheme_for,
-    source_of,
-)
 from mergegate.spec import GateSpec
+
+if TYPE_CHECKING:  # loaded when a semver gate runs or is planned, not with a cached plan
+    from mergegate.semver.api import ApiChange
+    from mergegate.semver.kinds import Judged, Level
+    from mergegate.semver.versions import Bump, VersionSource
 
 REASON_ITEMS = 3
 MAX_DETAILS = 500
@@ -69,6 +54,9 @@ class Judgement:
 
 
 def run(ctx: GateContext[SemverGate]) -> Outcome:
+    from mergegate.semver.api import ApiError
+    from mergegate.semver.versions import VersionError
+
     try:
         return _decide(ctx)
     except (GitError, VersionError, ApiError) as exc:
@@ -76,6 +64,8 @@ def run(ctx: GateContext[SemverGate]) -> Outcome:
 
 
 def _decide(ctx: GateContext[SemverGate]) -> Outcome:
+    from mergegate.semver.kinds import Level
+
     base = ctx.base.get()
     bump = _bump(ctx, base)
     if bump.lowered:
@@ -108,6 +98,14 @@ def _api_changes(
 
     The second value is True on the fast path: griffe was not needed (nor imported).
     """
+    from mergegate.semver.api import (
+        ApiError,
+        PythonPackage,
+        missing_python_path,
+        path_changes,
+        python_changes,
+    )
+
     changes = path_changes(changed, ctx.gate.api.paths)
     if not ctx.gate.api.python:
         return changes, True
@@ -122,6 +120,15 @@ def _api_changes(
 
 
 def _bump(ctx: GateContext[SemverGate], base: Base) -> Bump:
+    from mergegate.semver.versions import (
+        bump_between,
+        parse,
+        read_at_ref,
+        read_in_tree,
+        scheme_for,
+        source_of,
+    )
+
     source = source_of(ctx.gate.version)
     where = f"base {base.ref} ({base.sha[:10]})"
     base_text = read_at_ref(ctx.root, base.sha, source, where)
@@ -144,6 +151,8 @@ def _unmatched_api_paths(ctx: GateContext[SemverGate], changed: Sequence[str]) -
 def _judge_all(
     gate: SemverGate, changes: Sequence[ApiChange], *, below_one: bool
 ) -> list[Judgement]:
+    from mergegate.semver.kinds import Level, judge
+
     paths_level = Level.named(gate.api.level)
     out = [
         Judgement(
@@ -155,6 +164,8 @@ def _judge_all(
 
 
 def _verdict(base: Base, bump: Bump, judged: list[Judgement], *, fast_path: bool) -> Outcome:
+    from mergegate.semver.kinds import Level
+
     needs = max((j.level for j in judged), default=Level.NONE)
     details = _details(base, bump, judged, needs, fast_path=fast_path)
     shift = " (below 1.0.0 each level shifts down one)" if bump.base.below_one and judged else ""
@@ -217,6 +228,8 @@ def _details(
 
 
 def plan(ctx: PlanContext[SemverGate]) -> PlanInfo:
+    from mergegate.semver.versions import VersionError, read_at_ref, read_in_tree
+
     gate = ctx.gate
     lines: list[str] = []
     problems: list[str] = []
@@ -239,6 +252,8 @@ def plan(ctx: PlanContext[SemverGate]) -> PlanInfo:
 
 
 def _plan_source(gate: SemverGate, problems: list[str]) -> VersionSource | None:
+    from mergegate.semver.versions import VersionError, source_of
+
     try:
         return source_of(gate.version)
     except VersionError as exc:
@@ -247,6 +262,8 @@ def _plan_source(gate: SemverGate, problems: list[str]) -> VersionSource | None:
 
 
 def _plan_api(ctx: PlanContext[SemverGate], problems: list[str]) -> list[str]:
+    from mergegate.semver.api import missing_python_path
+
     api = ctx.gate.api
     lines = []
     if api.python:

@@ -15,11 +15,9 @@ import os
 import shlex
 import shutil
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar
 
-from mergegate import filematch
 from mergegate.excerpt import shorten
 from mergegate.gates import GateContext, PlanContext, PlanInfo, proc_outcome_status
 from mergegate.proc import ProcResult
@@ -126,6 +124,8 @@ def find_scripts(
     """The scripts ``gate`` runs; ``path`` is the gate's PATH (it picks the .py interpreter)."""
     from pathlib import Path
 
+    from mergegate import filematch
+
     found = filematch.find(Path(root), gate.scripts)
     overrides = {suffix.lower(): spec for suffix, spec in gate.interpreter.items()}
     overrides.setdefault(".py", (project_python(path),))
@@ -161,6 +161,8 @@ def run_all(ctx: GateContext[SmokeGate], scripts: Sequence[Script]) -> list[Ran]
 
     def one(script: Script) -> Ran:
         return Ran(script, ctx.run_process(script.argv, label=script.command))
+
+    from concurrent.futures import ThreadPoolExecutor  # only when scripts run
 
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"smoke-{ctx.name}") as pool:
         return list(pool.map(one, scripts))

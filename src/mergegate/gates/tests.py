@@ -26,14 +26,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
-from mergegate import baseline, filematch
 from mergegate.gates import GateContext, PlanContext, PlanInfo, missing_executable
-from mergegate.junit_count import Counts, FailedTest, JUnitError, Tally
 from mergegate.proc import ProcResult, display_command
 from mergegate.results import JSONValue, Outcome, Status
 from mergegate.spec import GateSpec
 from mergegate.spec import RunValue as RunSpec
-from mergegate.summary_lines import TextCounts, parse_summary
+
+if TYPE_CHECKING:  # loaded when a tests gate runs, not when a cached plan names its spec
+    from mergegate import filematch
+    from mergegate.junit_count import Counts, FailedTest
+    from mergegate.summary_lines import TextCounts
 
 NAMES_IN_REASON = 5
 _GLOB_META = re.compile(r"[*?\[]")  # as mergegate.filematch reads a pattern
@@ -55,6 +57,8 @@ class Tested:
 
 
 def run(ctx: GateContext[TestsGate]) -> Outcome:
+    from mergegate import baseline
+
     floors = baseline.floors(ctx.name, ctx.gate, ctx.root, ctx.base)
     if isinstance(floors, str):  # `baseline` that cannot be read blocks before the suite runs
         return _outcome(Status.ERROR, floors, None, {})
@@ -93,6 +97,8 @@ def plan(ctx: PlanContext[TestsGate]) -> PlanInfo:
             "node --test, go test -v or cargo test)"
         )
     else:
+        from mergegate import filematch
+
         found = filematch.find(ctx.root, gate.junit)
         now = f"{_plural(len(found.files), 'file')} there now" if found.files else "none there now"
         retries = "; retries: last-wins" if gate.retries else ""
@@ -110,6 +116,8 @@ def plan(ctx: PlanContext[TestsGate]) -> PlanInfo:
 
 
 def judge(gate: TestsGate, counts: Counts, result: ProcResult | None) -> tuple[Status, str]:
+    from mergegate import baseline
+
     """Status and one-line reason for ``counts`` against the gate's thresholds."""
     problems: list[str] = []
     below = counts.passed < baseline.floor_of(gate)
@@ -295,6 +303,8 @@ def _ensure_dir(path: Path) -> bool:
 
 
 def _snapshot(ctx: GateContext[TestsGate]) -> dict[str, Signature]:
+    from mergegate import filematch
+
     found = filematch.find(ctx.root, ctx.gate.junit)
     return {m.rel: sig for m in found.files if (sig := _signature(m.path)) is not None}
 
@@ -315,6 +325,9 @@ def _is_fresh(match: filematch.Match, before: Mapping[str, Signature], started_n
 
 
 def _from_junit(ctx: GateContext[TestsGate], before: Mapping[str, Signature]) -> Tested | str:
+    from mergegate import filematch
+    from mergegate.junit_count import JUnitError, Tally
+
     gate = ctx.gate
     globs_shown = ", ".join(gate.junit)
     found = filematch.find(ctx.root, gate.junit)
@@ -373,6 +386,8 @@ def _listing(items: Sequence[str], limit: int = 5) -> str:
 def _from_output(result: ProcResult | None) -> Tested | str:
     if result is None:  # the config requires `run` with count_from: output
         return "`count_from: output` needs `run`"
+    from mergegate.summary_lines import parse_summary
+
     text = result.output.text()
     summary = parse_summary(text)
     if summary is None:
@@ -393,6 +408,8 @@ def _from_output(result: ProcResult | None) -> Tested | str:
 
 
 def _text_counts(summary: TextCounts) -> Counts:
+    from mergegate.junit_count import Counts, FailedTest
+
     failing = tuple(FailedTest(name, "", "failure") for name in summary.failing)
     return Counts(
         passed=summary.passed,
