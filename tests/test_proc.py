@@ -239,6 +239,29 @@ def test_start_errors_name_their_cause_either_way(tmp_path: Path, start_mode: st
     assert found.output.text() == "found on the gate PATH\n"
 
 
+def test_the_path_search_is_popens(tmp_path: Path, start_mode: str) -> None:
+    """Entries without the name are skipped; one holding a non-executable file or a
+    directory of that name does not hide a later executable, as with Popen."""
+    dirs = [tmp_path / name for name in ("empty", "plain-file", "directory", "real")]
+    for d in dirs:
+        d.mkdir()
+    (dirs[1] / "tool-xyz").write_text("#!/bin/sh\necho wrong one\n")  # not executable
+    (dirs[2] / "tool-xyz").mkdir()
+    (dirs[3] / "tool-xyz").write_text("#!/bin/sh\necho the real one\n")
+    (dirs[3] / "tool-xyz").chmod(0o755)
+    env = {**os.environ, "PATH": ":".join(str(d) for d in dirs)}
+    pm = ProcessManager()
+    try:
+        found = pm.run(["tool-xyz"], cwd=tmp_path, env=env, timeout=60)
+        (dirs[3] / "tool-xyz").unlink()
+        refused = pm.run(["tool-xyz"], cwd=tmp_path, env=env, timeout=60)
+    finally:
+        pm.close()
+    assert found.ok, found.start_error
+    assert found.output.text() == "the real one\n"
+    assert refused.start_error == "not executable (permission denied): tool-xyz"
+
+
 # -- start: the result comes back through a callback, from the one loop -----------------
 
 

@@ -679,6 +679,7 @@ def _posix_spawn(argv: list[str], env: Mapping[str, str], fd: int, inherited: li
     missing: OSError = FileNotFoundError(errno.ENOENT, "not found", argv[0])
     for exe in _candidates(argv[0], env):
         try:
+            os.stat(exe)  # a PATH entry without it: exec would say ENOENT, so no child for it
             return os.posix_spawn(
                 exe, argv, env, file_actions=actions, setsid=True, setsigdef=_DEFAULT_SIGNALS
             )
