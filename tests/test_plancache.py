@@ -263,10 +263,11 @@ def test_a_warm_plan_loads_no_module_its_kinds_need_only_to_run(
         "mergegate.spec:GateSpec",
         "mergegate.nothere:X",
         "os:sep",
+        None,  # no class named at all: a plan of another layout
     ],
 )
 def test_a_cached_plan_naming_another_class_is_a_miss(
-    tmp_path: Path, cache: Path, named: str
+    tmp_path: Path, cache: Path, named: str | None
 ) -> None:
     """The class a cached plan names must be its kind's spec, or the plan is validated again."""
     path = write_config(tmp_path, "version: 1\ngates:\n  a: {run: 'true'}\n")
@@ -274,7 +275,10 @@ def test_a_cached_plan_naming_another_class_is_a_miss(
     (entry,) = _entries(cache)
     data = json.loads(entry.read_text())
     assert data["plan"]["gates"]["a"]["$class"] == "mergegate.gates.command:CommandSpec"
-    data["plan"]["gates"]["a"]["$class"] = named
+    if named is None:
+        del data["plan"]["gates"]["a"]["$class"]
+    else:
+        data["plan"]["gates"]["a"]["$class"] = named
     entry.write_text(json.dumps(data))
     again = load_plan(path)
     assert type(again.gates["a"]).__name__ == "CommandSpec"

@@ -304,7 +304,7 @@ def test_config_error_annotations_are_capped_and_masked(tmp_path: Path) -> None:
     body = f"version: 1\ngates:\n  leak: {{run: 'true', {token}: 1}}\n{gates}"
     repo = init_repo(tmp_path / "repo", {"gates.yaml": body})
     env = {"GITHUB_ACTIONS": "true", "DEPLOY_TOKEN": token}
-    result = run_cli(["run"], cwd=repo / "", env=env)
+    result = run_cli(["run"], cwd=repo, env=env)
     assert result.returncode == 2
     errors = process(result.stdout).named("error")
     listed = [line for line in result.stderr.splitlines() if line.startswith("gates.yaml:")]

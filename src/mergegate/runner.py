@@ -246,19 +246,17 @@ class Runner:
             cpu_budget=timeout + self.procs.grace + margin,
             margin=margin,
         )
-        if self._in_loop(gate) and not self._prelude_waits(gate):
-            self._loop_command(name, gate, cancel)
-        elif self._in_loop(gate):  # its key or if_changed waits on git: not on this thread
-            entry.thread = threading.Thread(
-                target=self._loop_command, args=(name, gate, cancel), name=f"key-{name}"
-            )
-            entry.thread.daemon = True
-            entry.thread.start()
+        if not self._in_loop(gate):
+            target, label = self._execute, f"gate-{name}"
+        elif self._prelude_waits(gate):  # its key or if_changed waits on git: not on this thread
+            target, label = self._loop_command, f"key-{name}"
         else:
-            entry.thread = threading.Thread(
-                target=self._execute, args=(name, gate, cancel), name=f"gate-{name}", daemon=True
-            )
-            entry.thread.start()
+            self._loop_command(name, gate, cancel)
+            return entry
+        entry.thread = threading.Thread(
+            target=target, args=(name, gate, cancel), name=label, daemon=True
+        )
+        entry.thread.start()
         return entry
 
     def _in_loop(self, gate: GateBase) -> bool:

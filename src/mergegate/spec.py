@@ -251,8 +251,7 @@ def from_json(data: Mapping[str, Any]) -> ConfigSpec:
 def _gate(data: Mapping[str, Any]) -> GateSpec:
     fields = dict(data)
     kind = str(fields.pop("kind"))
-    named = fields.pop("$class", None)
-    cls = _class_named(str(named), kind) if named is not None else spec_class(kind)
+    cls = _class_named(str(fields.pop("$class")), kind)  # missing: another layout, a miss
     return _build(cls, fields)
 
 
