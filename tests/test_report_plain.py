@@ -6,6 +6,8 @@ import io
 import time
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from rich.console import Console
 
 from mergegate.report.console import ConsoleReporter
@@ -72,6 +74,59 @@ def test_the_plain_console_prints_what_rich_prints(width: int, gates: list[GateR
     warnings = ("the base was fetched shallowly",) if gates is not PASSING else ()
     plain = PlainConsole(io.StringIO(), width)
     assert _play(plain, gates, warnings) == _play(_rich(width), gates, warnings)
+
+
+CACHED = [
+    _gate(
+        name,
+        Status.PASSED,
+        f"{reason} (cached from d2532ebc1b61, 2026-11-25 21:40:10 UTC)",
+    )
+    for name, reason in (
+        ("lint", "exit code 0"),
+        ("smoke", "2 smoke scripts passed (1.2s of script time)"),
+        ("no-secrets", "no forbidden pattern in 150 of 152 file(s); 2 binary skipped"),
+        ("api-version", "no API change since origin/main; version 0.2.0 → 0.2.0 (no bump)"),
+    )
+]
+
+
+@pytest.mark.parametrize("width", [80, 64, 56])
+def test_a_table_wider_than_the_log_folds_its_reasons_as_rich_does(width: int) -> None:
+    plain = PlainConsole(io.StringIO(), width)
+    out = _play(plain, CACHED, ())
+    assert out == _play(_rich(width), CACHED, ())
+    assert plain._rich is None  # a cached run's long reasons need no rich
+    table = [line for line in out.splitlines() if "│" in line]
+    assert len(table) > len(CACHED)  # reasons really were folded onto more lines
+    assert {len(line) for line in table} == {width}
+
+
+def test_a_reason_column_too_narrow_to_fold_is_left_to_rich() -> None:
+    from mergegate.report.plain import MIN_FOLD
+
+    wide_name = _gate("n" * 40, Status.PASSED, "exit code 0 " * 4)
+    width = 40 + len("command") + len("✔ passed") + len("0.2s") + 3 * 5 - 1 + MIN_FOLD - 1
+    plain = PlainConsole(io.StringIO(), width)
+    assert _play(plain, [wide_name], ()) == _play(_rich(width), [wide_name], ())
+    assert plain._rich is not None
+
+
+# words as one_line leaves them: single spaces between, any length, narrow symbols in
+_WORDS = st.text(st.sampled_from("abcxyz019.,:;()/-_=✔…→"), min_size=1, max_size=40)
+_REASONS = st.lists(_WORDS, max_size=12).map(" ".join)
+_NAMES = st.text(st.sampled_from("abcdefgh-_"), min_size=1, max_size=24)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    gates=st.lists(st.tuples(_NAMES, _REASONS), min_size=1, max_size=5, unique_by=lambda g: g[0]),
+    width=st.integers(20, 160),
+)
+def test_any_folded_table_is_byte_for_byte_rich(gates: list[tuple[str, str]], width: int) -> None:
+    results = [_gate(name, Status.PASSED, reason) for name, reason in gates]
+    plain = PlainConsole(io.StringIO(), width)
+    assert _play(plain, results, ()) == _play(_rich(width), results, ())
 
 
 def test_a_passing_run_in_a_log_never_makes_a_rich_console() -> None:

@@ -9,6 +9,7 @@ a rich Console made on first need, writing to the same stream.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import IO, TYPE_CHECKING, Any
 
@@ -18,6 +19,8 @@ if TYPE_CHECKING:
 # characters rich counts as one cell that the console prints; anything else non-ASCII
 # (CJK, emoji, ⏱) is measured by rich
 _NARROW = frozenset("✔✘–—→…≥≤×·‘’“”⏱•≠─§")
+MIN_FOLD = 12  # cells: a reason column narrower than this is left to rich
+_WORD = re.compile(r"\s*\S+\s*")  # rich's word: leading and trailing whitespace included
 
 
 def plain_width(text: str) -> int | None:
@@ -28,6 +31,41 @@ def plain_width(text: str) -> int | None:
         if not (" " <= char <= "~") and char not in _NARROW:
             return None
     return len(text)
+
+
+def fold(text: str, width: int) -> list[str]:
+    """``text`` wrapped as rich wraps a cell with ``overflow="fold"``, each line padded to
+    ``width``: words move to the next line whole, a word longer than a line is cut.
+
+    For text ``plain_width`` accepts: every character is one cell.
+    """
+    breaks: list[int] = []
+    used = 0  # cells on the current line
+    for match in _WORD.finditer(text):
+        start, word = match.start(), match.group()
+        length = len(word.rstrip())
+        if width - used >= length:
+            used += len(word)
+        elif length > width:  # longer than any line: cut into line-sized pieces
+            pieces = [word[i : i + width] for i in range(0, len(word), width)]
+            for piece in pieces:
+                if start:
+                    breaks.append(start)
+                start += len(piece)
+            used = len(pieces[-1])
+        elif used and start:
+            breaks.append(start)
+            used = len(word)
+    edges = [0, *breaks, len(text)]
+    lines = []
+    for begin, end in zip(edges, edges[1:]):
+        line = text[begin:end]
+        if len(line) > width:  # trailing whitespace past the width goes first
+            excess = len(line) - width
+            stripped = line.rstrip()
+            line = line[: max(len(stripped), len(line) - excess)]
+        lines.append(line[:width].ljust(width))
+    return lines
 
 
 class PlainConsole:
@@ -52,7 +90,13 @@ class PlainConsole:
         return True
 
     def table(self, header: Sequence[str], rows: Sequence[Sequence[str]]) -> bool:
-        """A rich Table (HEAVY_HEAD, no edge, padding 1) whose columns keep their natural widths."""
+        """A rich Table (HEAVY_HEAD, no edge, padding 1), False when rich must lay it out.
+
+        Columns keep their natural widths; when the table is wider than the console,
+        the last column alone (the reason, ``overflow="fold"``) narrows and wraps, as
+        rich narrows the only column that may wrap. Anything else (another column
+        to shrink, a last column narrower than a few cells) is left to rich.
+        """
         widths = [plain_width(h) for h in header]
         for row in rows:
             widths = [
@@ -62,17 +106,28 @@ class PlainConsole:
         if any(w is None for w in widths):
             return False
         sizes = [w for w in widths if w is not None]
-        if sum(sizes) + 3 * len(sizes) - 1 > self.width:
-            return False  # rich would shrink and fold columns
-        lines = [self._row(header, sizes, "┃"), "╇".join("━" * (w + 2) for w in sizes)]
-        lines.extend(self._row(row, sizes, "│") for row in rows)
+        others = sum(sizes[:-1]) + 3 * len(sizes) - 1  # every cell's padding and each bar
+        if others + sizes[-1] > self.width:
+            sizes[-1] = self.width - others  # rich takes the excess from the wrapping column
+            if sizes[-1] < MIN_FOLD:
+                return False
+        lines = [*self._row(header, sizes, "┃"), "╇".join("━" * (w + 2) for w in sizes)]
+        for row in rows:
+            lines.extend(self._row(row, sizes, "│"))
         self.file.write("\n".join(lines) + "\n")
         self.file.flush()
         return True
 
     @staticmethod
-    def _row(cells: Sequence[str], sizes: Sequence[int], bar: str) -> str:
-        return bar.join(f" {cell.ljust(size)} " for cell, size in zip(cells, sizes, strict=True))
+    def _row(cells: Sequence[str], sizes: Sequence[int], bar: str) -> list[str]:
+        """A row's lines: the last cell folded to its width, the others on the first line."""
+        last = fold(cells[-1], sizes[-1])
+        blank = [" " * size for size in sizes[:-1]]
+        first = [cell.ljust(size) for cell, size in zip(cells[:-1], sizes[:-1], strict=True)]
+        return [
+            bar.join(f" {cell} " for cell in [*(first if i == 0 else blank), line])
+            for i, line in enumerate(last)
+        ]
 
     def rich(self) -> Console:
         if self._rich is None:
