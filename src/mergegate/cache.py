@@ -27,7 +27,6 @@ import tempfile
 import threading
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +34,7 @@ from mergegate import __version__, globs
 from mergegate.errors import GitError
 from mergegate.git import LazyBase, Started, head_commit
 from mergegate.proc import ProcessManager, shell_argv
+from mergegate.record import record
 from mergegate.results import GateResult, JSONValue, Outcome, Status
 from mergegate.spec import GateSpec as GateBase  # the run path works on compiled specs
 from mergegate.spec import LoadedConfig, dump_gate
@@ -107,14 +107,14 @@ class Listing:
     def as_dict(self) -> dict[str, str]:
         """{path: "mode oid"}: for tests and debugging."""
         out = {}
-        for record in self.records:
-            meta, _, _ = record.partition(b"\t")
-            out[_path(record)] = meta.decode("ascii").rsplit(" ", 1)[0]
+        for line in self.records:
+            meta, _, _ = line.partition(b"\t")
+            out[_path(line)] = meta.decode("ascii").rsplit(" ", 1)[0]
         return out
 
 
-def _path(record: bytes) -> str:
-    return record.partition(b"\t")[2].decode("utf-8", "surrogateescape")
+def _path(line: bytes) -> str:
+    return line.partition(b"\t")[2].decode("utf-8", "surrogateescape")
 
 
 def _in_parallel(root: Path, *commands: tuple[str, ...]) -> list[bytes]:
@@ -252,7 +252,7 @@ def compute_key(parts: Mapping[str, Any]) -> str:
 # -- the cache of one run -------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Entry:
     key: str
     reason: str

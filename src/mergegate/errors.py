@@ -11,9 +11,9 @@ import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextvars import ContextVar
-from dataclasses import dataclass
 from pathlib import Path
 
+from mergegate.record import record
 from mergegate.results import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_USAGE
 
 
@@ -27,7 +27,7 @@ class UsageError(MergegateError):
     """Bad command line: unknown gate in --only, missing file, bad flag value."""
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ConfigIssue:
     file: str
     line: int | None

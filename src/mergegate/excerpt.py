@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
 from pathlib import Path
+
+from mergegate.record import record
 
 HEAD_BYTES = 4 * 1024
 TAIL_BYTES = 16 * 1024
@@ -29,7 +30,7 @@ def inline_marker(count: int, unit: str) -> str:
     return f"… [{count} {unit} cut] …"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Captured:
     """Bounded view of a child's output: head and tail, the middle counted and dropped."""
 

@@ -17,11 +17,11 @@ import signal
 import subprocess
 import threading
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from mergegate.errors import GitError
 from mergegate.proctree import OWN_PIDS, SPAWN_LOCK, TOKEN_VAR
+from mergegate.record import record
 
 FETCH_HINT = (
     "name one with --base REF or `base:` in gates.yaml, or fetch it: in GitHub Actions "
@@ -182,7 +182,7 @@ def rev_parse(root: Path, ref: str) -> str | None:
     return sha or None
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Base:
     ref: str  # as given: origin/main
     sha: str  # the merge-base of ref and HEAD: what the change started from

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from mergegate.errors import UsageError
 from mergegate.git import LazyBase
+from mergegate.record import record
 from mergegate.spec import GateSpec, LoadedConfig
 from mergegate.words import span
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Selection:
     order: tuple[str, ...]  # every gate, config order
     selected: frozenset[str]
@@ -191,7 +192,7 @@ def child_env(loaded: LoadedConfig, gate: GateSpec, environ: Mapping[str, str]) 
 # -- dry run ---------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class GatePlan:
     name: str
     kind: str
@@ -246,7 +247,7 @@ def dry_run(
     return plans
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ChangeMatch:
     ref: str  # the base, as resolved
     sha: str

@@ -42,12 +42,13 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 
 from mergegate import proctree
 from mergegate.excerpt import HEAD_BYTES, TAIL_BYTES, Captured  # noqa: F401 (re-exported)
 from mergegate.excerpt import read_captured as _read_captured
+from mergegate.record import record
 
 DEFAULT_GRACE = 3.0
 DEFAULT_MAX_OUTPUT = 2 * 1024**3  # a gate printing more is stopped: it would fill the disk
@@ -69,7 +70,7 @@ def display_command(run: str | Sequence[str]) -> str:
     return shlex.join(run)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ProcResult:
     command: str
     returncode: int | None  # None when the process never started

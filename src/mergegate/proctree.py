@@ -30,8 +30,9 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
+
+from mergegate.record import record
 
 TOKEN_VAR = "MERGEGATE_PROC_TOKEN"  # noqa: S105 - the name of a marker, not a secret
 # Held while mergegate itself starts a helper process (git) and by every scan for leftovers:
@@ -42,7 +43,7 @@ OWN_PIDS: set[int] = set()  # mergegate's own helpers (git): never strays, never
 _PR_SET_CHILD_SUBREAPER = 36
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Proc:
     """One descendant of mergegate as seen in /proc."""
 

@@ -20,9 +20,10 @@ import base64
 import math
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from mergegate.excerpt import CUT_MARKER
+from mergegate.record import record
 
 SECRET_NAME_PARTS = (
     "TOKEN",
@@ -116,7 +117,7 @@ def _literal_pattern(text: str) -> str:
     return r"\n?".join(rf"\\?{re.escape(c)}" for c in text)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Redactor:
     secrets: tuple[str, ...] = ()
     short_names: tuple[str, ...] = ()  # secret-named variables too short to mask

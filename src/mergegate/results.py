@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
+
+from mergegate.record import record
 
 JSONValue = Any  # a value json.dumps accepts: dict/list/str/int/float/bool/None
 
@@ -32,7 +34,7 @@ class SkipCause(enum.StrEnum):
     STOPPED = "stopped"  # --fail-fast stopped the run; the failure that stopped it blocks
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Annotation:
     """A problem a gate can place in a file (forbid findings, API changes, config errors)."""
 
@@ -62,7 +64,7 @@ class Annotation:
         )
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Outcome:
     """What a gate implementation returns; the runner adds name, timing and redaction."""
 
@@ -86,7 +88,7 @@ class Outcome:
         return cls(Status.ERROR, reason, **kw)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class GateResult:
     name: str
     kind: str
@@ -155,7 +157,7 @@ class GateResult:
         )
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class RunResult:
     gates: tuple[GateResult, ...]
     started: float  # epoch seconds

@@ -31,13 +31,14 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 
 from mergegate import __version__
 from mergegate.errors import GitError, write_crash_log
 from mergegate.git import LazyBase, head_commit
 from mergegate.plan import Selection, child_env, match_if_changed
 from mergegate.proc import ProcessManager, ProcResult, display_command, shell_argv
+from mergegate.record import record
 from mergegate.redact import Redactor
 from mergegate.results import GateResult, Outcome, RunResult, SkipCause, Status
 from mergegate.spec import GateSpec as GateBase  # the run path works on compiled specs
@@ -48,7 +49,7 @@ if TYPE_CHECKING:
     from mergegate.cache import GateCache
 
 
-@dataclass
+@record
 class Events:
     """Callbacks for a live display; called on the main thread."""
 
@@ -59,7 +60,7 @@ class Events:
     waiting: Callable[[], None] = lambda: None
 
 
-@dataclass
+@record
 class RunOptions:
     jobs: int = 1
     fail_fast: bool = False
@@ -98,7 +99,7 @@ def overrun_grace(timeout: float) -> float:
     return max(2.0, min(10.0, timeout / 10))
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class _Ran:
     """A loop-run command gate's finished command, on its way to the main thread."""
 
@@ -111,7 +112,7 @@ class _Ran:
 _Item = GateResult | _Ran
 
 
-@dataclass
+@record
 class _Running:
     thread: threading.Thread | None  # None: a command gate run by the process loop
     cancel: threading.Event
@@ -142,7 +143,7 @@ def _thread_sample(thread: threading.Thread | None) -> tuple[float, bool] | None
         return None
 
 
-@dataclass
+@record
 class Runner:
     loaded: LoadedConfig
     selection: Selection

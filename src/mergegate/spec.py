@@ -19,28 +19,30 @@ from __future__ import annotations
 import dataclasses
 import typing
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
+
+from mergegate.record import record
 
 DEFAULT_TIMEOUT = 15 * 60.0
 RunValue = str | tuple[str, ...]  # a string runs through bash, a tuple directly
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class DefaultsSpec:
     timeout: float = DEFAULT_TIMEOUT
     env: Mapping[str, str] = field(default_factory=dict)
     cwd: str | None = None
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ReportsSpec:
     junit: str | None = "reports/gates.xml"
     json_: str | None = "reports/gates.json"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class GateSpec:
     """What every kind shares (GateBase in config.py)."""
 
@@ -65,7 +67,7 @@ def spec_class(kind: str) -> type[GateSpec]:
     return kind_module(kind).SPEC
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ConfigSpec:
     version: int
     gates: Mapping[str, GateSpec]
@@ -75,7 +77,7 @@ class ConfigSpec:
     reports: ReportsSpec = field(default_factory=ReportsSpec)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class LoadedConfig:
     """A compiled gates.yaml and where it was read; what every run path receives."""
 

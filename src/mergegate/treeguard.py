@@ -23,13 +23,14 @@ import hashlib
 import os
 import stat
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mergegate.discovery import repo_top
 from mergegate.errors import GitError
 from mergegate.git import STATUS_ARGS, Started, git_bytes, git_text
+from mergegate.record import record
 from mergegate.results import Annotation, GateResult, RunResult, Status
 
 if TYPE_CHECKING:
@@ -45,26 +46,26 @@ MTIME_SLACK = 0.05  # file times come from a coarse kernel clock; gate times fro
 SHOWN = 10  # files named in the one-line reason
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Entry:
     status: str  # the status line without its path: XY, modes, HEAD and index object names
     digest: str | None  # of the working-tree file; None when it does not exist
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Snapshot:
     head: str
     entries: Mapping[str, Entry]  # repository-relative path -> entry, dirty files only
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Change:
     path: str  # relative to the repository's top level
     what: str  # modified | deleted | staged or unstaged | restored
     gates: tuple[str, ...] = ()  # those running when the file was last written
 
 
-@dataclass
+@record
 class Guard:
     """The state at run start; ``finish`` turns a difference into a blocking result."""
 

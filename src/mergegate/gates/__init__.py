@@ -38,11 +38,12 @@ import shutil
 import threading
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, cast
 
 from mergegate.proc import ProcessManager, ProcResult, display_command, shell_argv
+from mergegate.record import record
 
 if TYPE_CHECKING:
     from mergegate.config import GateBase
@@ -78,13 +79,13 @@ def kind_module(kind: str) -> Kind:
     return cast("Kind", importlib.import_module(KINDS[kind]))
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class PlanInfo:
     lines: Sequence[str] = ()  # resolved commands, files found, versions read
     problems: Sequence[str] = ()  # what would certainly block: missing exe, empty glob
 
 
-@dataclass
+@record
 class PlanContext(Generic[G]):
     name: str
     gate: G
@@ -98,7 +99,7 @@ class PlanContext(Generic[G]):
         return self.loaded.root
 
 
-@dataclass
+@record
 class GateContext(Generic[G]):
     """Everything a gate needs to decide, and the only way it starts processes."""
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
 from mergegate.gates import (
@@ -14,6 +13,7 @@ from mergegate.gates import (
     proc_outcome_status,
 )
 from mergegate.proc import ProcResult, display_command
+from mergegate.record import record
 from mergegate.results import Outcome, Status
 from mergegate.spec import GateSpec, RunValue
 
@@ -47,7 +47,7 @@ def plan(ctx: PlanContext[CommandSpec]) -> PlanInfo:
 # -- the kind's registration (mergegate.gates.Kind) -----------------------------------
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class CommandSpec(GateSpec):
     kind: ClassVar[str] = "command"
     run: RunValue = ""

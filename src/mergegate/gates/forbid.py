@@ -30,13 +30,14 @@ import re
 import stat
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, ClassVar
 
 from mergegate.errors import GitError
 from mergegate.gates import GateContext, PlanContext, PlanInfo
 from mergegate.globs import filter_paths
+from mergegate.record import record
 from mergegate.results import Annotation, JSONValue, Outcome, Status
 from mergegate.spec import GateSpec
 
@@ -58,7 +59,7 @@ class PatternTimeout(Exception):
         self.path = path
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Rule:
     name: str
     line: Any  # re.Pattern (built-in) or regex.Pattern (project): one line at a time
@@ -96,7 +97,7 @@ class Rule:
 CONTENT, NAME, LINK = "content", "file name", "symlink target"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Finding:
     path: str  # as shown: a match in the path itself is masked there too
     line: int  # 1 for a symlink's target, 0 for a file name (no line)
@@ -123,7 +124,7 @@ class Finding:
         }
 
 
-@dataclass
+@record
 class Scan:
     """What one gate run saw; findings beyond MAX_KEPT are counted, not kept."""
 
@@ -623,7 +624,7 @@ def plan(ctx: PlanContext[ForbidGate]) -> PlanInfo:
 # -- the kind's registration (mergegate.gates.Kind) -----------------------------------
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ForbidSpec(GateSpec):
     kind: ClassVar[str] = "forbid"
     paths: tuple[str, ...] = ("**/*",)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
@@ -19,6 +19,7 @@ from mergegate.errors import GitError
 from mergegate.gates import GateContext, PlanContext, PlanInfo
 from mergegate.git import Base, candidate_files
 from mergegate.globs import filter_paths
+from mergegate.record import record
 from mergegate.results import Annotation, JSONValue, Outcome, Status
 from mergegate.spec import GateSpec
 
@@ -32,7 +33,7 @@ MAX_DETAILS = 500
 MAX_ANNOTATIONS = 50
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Judgement:
     change: ApiChange
     judged: Judged
@@ -306,20 +307,20 @@ def untracked_only(root: Path, globs: Sequence[str]) -> str:
 # -- the kind's registration (mergegate.gates.Kind) -----------------------------------
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class VersionPatternSpec:
     file: str
     pattern: str
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ApiSpecSpec:
     python: str | None = None
     paths: tuple[str, ...] = ()
     level: str = "minor"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class SemverSpec(GateSpec):
     kind: ClassVar[str] = "semver"
     version: str | VersionPatternSpec = ""  # nested specs: compiled from the field's type

@@ -15,12 +15,13 @@ import os
 import shlex
 import shutil
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import TYPE_CHECKING, ClassVar
 
 from mergegate.excerpt import shorten
 from mergegate.gates import GateContext, PlanContext, PlanInfo, proc_outcome_status
 from mergegate.proc import ProcResult
+from mergegate.record import record
 from mergegate.results import JSONValue, Outcome, Status
 from mergegate.spec import GateSpec, RunValue
 
@@ -36,7 +37,7 @@ OUTPUT_TAIL_CHARS = 16000  # of the gate's combined output tail
 _SEVERITY = {Status.ERROR: 3, Status.TIMEOUT: 2, Status.FAILED: 1, Status.PASSED: 0}
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Script:
     rel: str
     argv: tuple[str, ...]
@@ -46,7 +47,7 @@ class Script:
         return shlex.join((*self.argv[:-1], self.rel))
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Ran:
     script: Script
     result: ProcResult
@@ -211,7 +212,7 @@ def _plural(n: int, noun: str) -> str:
 # -- the kind's registration (mergegate.gates.Kind) -----------------------------------
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class SmokeSpec(GateSpec):
     kind: ClassVar[str] = "smoke"
     scripts: tuple[str, ...] = ()

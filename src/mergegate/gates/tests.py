@@ -22,12 +22,12 @@ import os
 import re
 import stat
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
 from mergegate.gates import GateContext, PlanContext, PlanInfo, missing_executable
 from mergegate.proc import ProcResult, display_command
+from mergegate.record import record
 from mergegate.results import JSONValue, Outcome, Status
 from mergegate.spec import GateSpec
 from mergegate.spec import RunValue as RunSpec
@@ -47,7 +47,7 @@ MTIME_SLACK_NS = 2_000_000_000
 Signature = tuple[int, int, int, int]  # inode, size, mtime_ns, ctime_ns
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Tested:
     """What was counted, from JUnit or from text, ready for the thresholds."""
 
@@ -427,7 +427,7 @@ def _text_details(summary: TextCounts) -> dict[str, JSONValue]:
 # -- the kind's registration (mergegate.gates.Kind) -----------------------------------
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class TestsSpec(GateSpec):
     __test__: ClassVar[bool] = False  # a spec, not a pytest test class
     kind: ClassVar[str] = "tests"

@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from mergegate import git
 from mergegate.errors import GitError
 from mergegate.gates import GateContext, PlanContext, PlanInfo
+from mergegate.record import record
 from mergegate.results import Annotation, Outcome, Status
 from mergegate.spec import GateSpec
 from mergegate.witness import WitnessError
@@ -53,7 +53,7 @@ ANNOTATION_CAP = 20
 SIGN_HINT = 'mergegate witness sign -m "merge: #<PR> — <description>"'
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class TrustedKey:
     key: PublicKey | None
     source: str | None  # "base origin/main (abc123…)" | None
@@ -298,7 +298,7 @@ def _manifest_line(layout: Layout) -> str:
 # -- the kind's registration (mergegate.gates.Kind) -----------------------------------
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class WitnessSpec(GateSpec):
     kind: ClassVar[str] = "witness"
     manifest: str = "verification.md.json"

@@ -9,6 +9,7 @@ a rich Console made on first need, writing to the same stream.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Sequence
 from typing import IO, TYPE_CHECKING, Any
@@ -58,7 +59,7 @@ def fold(text: str, width: int) -> list[str]:
             used = len(word)
     edges = [0, *breaks, len(text)]
     lines = []
-    for begin, end in zip(edges, edges[1:]):
+    for begin, end in itertools.pairwise(edges):
         line = text[begin:end]
         if len(line) > width:  # trailing whitespace past the width goes first
             excess = len(line) - width
