@@ -332,6 +332,30 @@ def test_a_started_git_without_git_on_path_is_a_git_error(
     started.close()  # nothing to stop
 
 
+def test_git_is_found_on_path_as_popen_finds_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Searched once per PATH, not per call: what is not an executable file is passed over,
+    and the first executable `git` wins."""
+    unrunnable, folder, fake = tmp_path / "a", tmp_path / "b", tmp_path / "c"
+    for entry in (unrunnable, folder, fake):
+        entry.mkdir()
+    (unrunnable / "git").write_text("#!/bin/sh\necho not me\n")  # not executable
+    (folder / "git").mkdir()
+    (fake / "git").write_text('#!/bin/sh\necho fake git "$@"\n')
+    (fake / "git").chmod(0o755)
+    monkeypatch.setenv("PATH", os.pathsep.join([str(unrunnable), str(folder), str(fake)]))
+    assert mgit.git_text(tmp_path, "status") == f"fake git -C {tmp_path} status"
+    (fake / "git").write_text("#!/bin/sh\necho changed\n")  # the same file: still found
+    assert mgit.git_text(tmp_path, "status") == "changed"
+    monkeypatch.setenv("PATH", str(tmp_path))  # another PATH is searched again
+    with pytest.raises(GitError, match="not installed"):
+        mgit.git_text(tmp_path, "status")
+    monkeypatch.setenv("PATH", str(unrunnable))  # only a `git` that cannot run: no crash
+    with pytest.raises(GitError, match="git could not be started: Permission denied"):
+        mgit.git_text(tmp_path, "status")
+
+
 def test_a_known_head_resolves_the_same_base(tmp_path: Path) -> None:
     repo = clone_with_feature(tmp_path)
     head = git(repo, "rev-parse", "HEAD")

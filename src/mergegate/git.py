@@ -59,21 +59,42 @@ def _git_env() -> dict[str, str]:
     return env
 
 
+_FOUND: dict[str, str] = {}  # PATH -> the git it holds
+
+
+def _git_program(env: Mapping[str, str]) -> str:
+    """The git on PATH, searched once per run: Popen would try every PATH entry before it
+    (a failed exec in the child each), on each of a run's ten-odd git calls."""
+    path = env.get("PATH", os.defpath)
+    if path not in _FOUND:
+        import shutil
+
+        found = shutil.which("git", path=path)
+        if found is None:
+            return "git"  # Popen's own search says what is wrong
+        _FOUND[path] = found
+    return _FOUND[path]
+
+
 def _spawn_git(root: Path, args: Sequence[str]) -> subprocess.Popen[bytes]:
     """Start git in its own session (GitError when there is no git)."""
+    env = _git_env()
     try:
         with SPAWN_LOCK:  # until exec, the child has no token: no scan may see it before
             proc = subprocess.Popen(
                 ["git", "-C", str(root), *args],
+                executable=_git_program(env),
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
-                env=_git_env(),
+                env=env,
                 start_new_session=True,
             )
             OWN_PIDS.add(proc.pid)  # its exit status is ours to collect, not a scan's
     except FileNotFoundError as exc:
         raise GitError("git is not installed or not on PATH") from exc
+    except OSError as exc:  # a `git` on PATH that cannot run (not executable, bad format)
+        raise GitError(f"git could not be started: {exc.strerror or exc}") from exc
     return proc
 
 

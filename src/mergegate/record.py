@@ -128,14 +128,31 @@ def _frozen_delattr(self: object, name: str) -> None:
 
 
 def _make(cls: T, frozen: bool) -> T:
-    dataclasses.dataclass(init=False, repr=False, eq=False)(cls)
-    setattr(cls, _SHAPE, _Shape(cls))
+    undocumented = not cls.__doc__
+    if undocumented:  # else dataclass writes one from inspect.signature, which compiles
+        cls.__doc__ = cls.__name__
+    bases = [getattr(b, "__dataclass_params__", None) for b in cls.__mro__[1:]]
+    frozen_bases = [p.frozen for p in bases if p is not None]
+    if frozen_bases and any(frozen_bases) != frozen:  # dataclass's rule, either way round
+        raise TypeError(f"{cls.__qualname__}: frozen=True exactly when its dataclass bases are")
+    # a frozen base makes dataclass itself write __setattr__ and __delattr__ (it checks
+    # that the subclass agrees): only a kind's spec, a subclass of GateSpec, pays that
+    dataclasses.dataclass(init=False, repr=False, eq=False, frozen=bool(frozen_bases) and frozen)(
+        cls
+    )
+    params = cls.__dataclass_params__  # says what the class does: a @dataclass subclass
+    params.init = params.repr = params.eq = True  # of a frozen record must be frozen too
+    params.frozen = frozen
+    shape = _Shape(cls)
+    setattr(cls, _SHAPE, shape)
+    if undocumented:  # what dataclass's docstring would say, without the annotations
+        cls.__doc__ = f"{cls.__name__}({', '.join(name for name, _, _ in shape.init)})"
     own = cls.__dict__
     methods: dict[str, object] = {
         "__init__": _init,
         "__repr__": _repr,
         "__eq__": _eq,
-        "__match_args__": tuple(name for name, _, _ in getattr(cls, _SHAPE).init),
+        "__match_args__": tuple(name for name, _, _ in shape.init),
     }
     if frozen:
         methods.update(__hash__=_hash, __setattr__=_frozen_setattr, __delattr__=_frozen_delattr)
