@@ -215,6 +215,15 @@ def test_a_failing_version_of_command_means_no_cache(tmp_path: Path) -> None:
     assert key_of(root, environ=environ) is None
 
 
+@pytest.mark.parametrize(("size", "keyed"), [(20 * 1024, True), (20 * 1024 + 1, False)])
+def test_a_version_of_output_too_long_to_keep_whole_means_no_cache(
+    tmp_path: Path, size: int, keyed: bool
+) -> None:
+    """What is kept of a command's output is 20 KiB; a cut one could hide a change."""
+    root = make_repo(tmp_path, GATES.replace("printenv TOOL_VERSION", f"head -c {size} /dev/zero"))
+    assert (key_of(root) is not None) == keyed
+
+
 @pytest.mark.parametrize(
     "gate",
     [
