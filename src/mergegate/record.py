@@ -19,6 +19,13 @@ fields of two instances of exactly the same class; a frozen record hashes them
 and refuses assignment with ``FrozenInstanceError``; a mutable one is
 unhashable; ``repr`` shows the ``repr`` fields. A method the class defines
 itself is never replaced. mypy reads it as a dataclass (``dataclass_transform``).
+
+Which classes are records: those every warm ``mergegate run`` defines (the run
+path, the compiled specs of every kind); ``tests/test_record.py`` runs a warm
+run and fails on any class there that ``@dataclass`` generated. Engines loaded
+only when their gate runs (the semver API model, the witness manifest, JUnit
+counting) stay plain dataclasses: their definition cost is the gate's, not every
+run's.
 """
 
 from __future__ import annotations
