@@ -136,8 +136,16 @@ def channels(value: str, printed: Printed, stage: str = "both") -> dict[str, str
         "junit": junit.render(run, mask),
         "json": json_report.render(run, mask),
         "markdown": markdown.render(run, mask=mask),
-        "github": github.render(run, mask=mask),
+        "github": _fixed_token(github.render(run, mask=mask)),
     }
+
+
+def _fixed_token(text: str) -> str:
+    """The log's `::stop-commands::` token is random: one that happened to hold a piece of
+    the secret ("10000bf2…" holds "0000") would count as a leak. Compared fixed."""
+    for token in re.findall(r"::stop-commands::(\w+)", text):
+        text = text.replace(token, "STOP-TOKEN")
+    return text
 
 
 def views(channel: str, text: str) -> Iterator[str]:
