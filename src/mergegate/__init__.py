@@ -1,3 +1,3 @@
 """mergegate: a before-merge CI gate runner."""
 
-__version__ = "0.2.0"
+__version__ = "0.2.1"

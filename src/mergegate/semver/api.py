@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 from mergegate.git import git_bytes, git_text, object_type, show_file
 from mergegate.globs import filter_paths
 from mergegate.semver.heap import relaxed_gc, release_griffe_caches
+from mergegate.semver.transforms import add_constructors
 
 if TYPE_CHECKING:
     from griffe import Alias, Breakage, Object
@@ -236,6 +237,7 @@ def _load(griffe: Any, search: Path, package: PythonPackage, where: str) -> Obje
     filepath = module.filepath[0] if isinstance(module.filepath, list) else module.filepath
     if package.rel_file(Path(filepath), search) is None:
         raise ApiError(f"{package.path} at {where} resolved outside the package ({filepath})")
+    add_constructors(griffe, module)  # dataclass_transform classes: their run-time __init__
     result: Object = module
     return result
 
