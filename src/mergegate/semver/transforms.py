@@ -76,11 +76,15 @@ def _is_transform_function(obj: Any) -> bool:
     return any(path in TRANSFORMS for f in (obj, *overloads) for path in _decorators(f))
 
 
-def _transform_decorator(cls: Any) -> Any:
-    """The class's transforming decorator's expression, or None."""
+def _dataclass_decorator(cls: Any, *, standard: bool = True) -> Any:
+    """The expression of the decorator that makes ``cls`` dataclass-like (``@dataclass``
+    itself only when ``standard``), or None."""
     for decorator in getattr(cls, "decorators", ()):
         path = _path(decorator.value)
-        if path and path != DATACLASS and _is_transform_function(_resolve(cls, path)):
+        if path == DATACLASS:
+            if standard:
+                return decorator.value
+        elif path and _is_transform_function(_resolve(cls, path)):
             return decorator.value
     return None
 
@@ -94,13 +98,13 @@ def _mro(cls: Any) -> list[Any]:
 
 def _transformed(cls: Any) -> bool:
     """Made dataclass-like by a transform: its decorator, or a transforming base class."""
-    if _transform_decorator(cls) is not None:
+    if _dataclass_decorator(cls, standard=False) is not None:
         return True
     return any(any(p in TRANSFORMS for p in _decorators(base)) for base in _mro(cls))
 
 
 def _dataclass_like(cls: Any) -> bool:
-    return DATACLASS in set(_decorators(cls)) or _transformed(cls)
+    return _dataclass_decorator(cls) is not None or _transformed(cls)
 
 
 def _arguments(expr: Any) -> dict[str, Any]:
@@ -113,17 +117,9 @@ def _arguments(expr: Any) -> dict[str, Any]:
     return out
 
 
-def _decorator_arguments(cls: Any) -> dict[str, Any]:
-    for decorator in getattr(cls, "decorators", ()):
-        path = _path(decorator.value)
-        if path == DATACLASS or decorator.value is _transform_decorator(cls):
-            return _arguments(decorator.value)
-    return {}
-
-
 def _fields(griffe: Any, cls: Any) -> Iterator[Any]:
     """The parameters ``cls``'s own fields add to ``__init__``, in definition order."""
-    options = _decorator_arguments(cls)
+    options = _arguments(_dataclass_decorator(cls))
     if str(options.get("init")) == "False":
         return
     kw_only = str(options.get("kw_only")) == "True"
